@@ -1,0 +1,10 @@
+"""PASS as a TensorFlow Datasets builder generated with Apache Beam.
+
+`import pass_tfds` registers `pass_dataset`; the catalog's own `pass` builder
+is left as it is.
+"""
+
+from pass_tfds.data_card import to_data_card
+from pass_tfds.pass_dataset import PassConfig, PassDataset
+
+__all__ = ["PassConfig", "PassDataset", "to_data_card"]

@@ -1,0 +1,168 @@
+"""Counting what happened to every archive member and CSV row, and the build report.
+
+Every regular-file member of the archives ends as written or skipped with one
+of the reasons below; `BuildCounts.check()` refuses a build whose numbers do
+not add up.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+from typing import Any, Iterable
+
+# Skip reasons: why a regular-file archive member was not written.
+NOT_AN_IMAGE = "not_an_image"  # ._* AppleDouble, .DS_Store, text and other non-image names.
+NAME_WITHOUT_HASH = "name_without_hash"  # An image name whose stem is not a hex hash.
+EMPTY_FILE = "empty_file"
+TRUNCATED = "truncated"  # Image data ends early.
+UNDECODABLE = "undecodable"  # Garbage, HTML error pages, unsupported formats.
+DECOMPRESSION_BOMB = "decompression_bomb"  # Pixel count above the limit; never decoded.
+DUPLICATE_HASH = "duplicate_hash"  # Another member with the same hash was written.
+
+SKIP_REASONS = (
+    NOT_AN_IMAGE,
+    NAME_WITHOUT_HASH,
+    EMPTY_FILE,
+    TRUNCATED,
+    UNDECODABLE,
+    DECOMPRESSION_BOMB,
+    DUPLICATE_HASH,
+)
+# Reasons that `--strict` turns into a failed build: an image that should have
+# been usable was not. Non-image files and exact duplicates are expected noise.
+STRICT_REASONS = frozenset({NAME_WITHOUT_HASH, EMPTY_FILE, TRUNCATED, UNDECODABLE, DECOMPRESSION_BOMB})
+
+METRICS_NAMESPACE = "pass_tfds"
+_EXAMPLES_PER_REASON = 5
+
+
+class AccountingError(RuntimeError):
+  """The build lost track of an archive member."""
+
+
+class StrictModeError(RuntimeError):
+  """A member was skipped while the build was asked to be strict."""
+
+
+@dataclasses.dataclass
+class ArchiveCounts:
+  members: int = 0
+  written: int = 0
+  skipped: int = 0
+
+
+@dataclasses.dataclass
+class BuildCounts:
+  """Mergeable counts; each pipeline stage emits a partial one."""
+
+  members: int = 0
+  written: int = 0
+  reencoded: int = 0
+  skipped: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+  skipped_examples: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+  per_archive: dict[str, ArchiveCounts] = dataclasses.field(default_factory=dict)
+  non_file_entries: int = 0  # Directories, links: not members.
+  metadata_rows: int = 0
+  metadata_rows_without_image: int = 0
+  duplicate_metadata_rows: int = 0
+  invalid_dates: int = 0
+  invalid_gps: int = 0
+  images_without_metadata: int = 0
+
+  def archive(self, name: str) -> ArchiveCounts:
+    return self.per_archive.setdefault(name, ArchiveCounts())
+
+  def add_member(self, archive: str) -> None:
+    self.members += 1
+    self.archive(archive).members += 1
+
+  def add_written(self, archive: str, reencoded: bool) -> None:
+    self.written += 1
+    self.reencoded += int(reencoded)
+    self.archive(archive).written += 1
+
+  def add_skipped(self, archive: str, member: str, reason: str) -> None:
+    if reason not in SKIP_REASONS:
+      raise ValueError(f"unknown skip reason {reason!r}")
+    self.skipped[reason] += 1
+    self.archive(archive).skipped += 1
+    examples = self.skipped_examples.setdefault(reason, [])
+    if len(examples) < _EXAMPLES_PER_REASON:
+      examples.append(f"{archive}:{member}")
+
+  def merge(self, other: "BuildCounts") -> "BuildCounts":
+    for field in dataclasses.fields(self):
+      mine, theirs = getattr(self, field.name), getattr(other, field.name)
+      if isinstance(mine, int):
+        setattr(self, field.name, mine + theirs)
+    self.skipped.update(other.skipped)
+    for reason, names in other.skipped_examples.items():
+      merged = sorted(set(self.skipped_examples.get(reason, []) + names))
+      self.skipped_examples[reason] = merged[:_EXAMPLES_PER_REASON]
+    for name, counts in other.per_archive.items():
+      mine = self.archive(name)
+      mine.members += counts.members
+      mine.written += counts.written
+      mine.skipped += counts.skipped
+    return self
+
+  @classmethod
+  def merge_all(cls, parts: Iterable["BuildCounts"]) -> "BuildCounts":
+    total = cls()
+    for part in parts:
+      total.merge(part)
+    return total
+
+  def check(self) -> None:
+    """Raises `AccountingError` unless every member is written or skipped."""
+    accounted = self.written + sum(self.skipped.values())
+    problems = []
+    if self.members != accounted:
+      problems.append(
+          f"{self.members} archive members but {self.written} written +"
+          f" {sum(self.skipped.values())} skipped = {accounted}"
+      )
+    for name, counts in sorted(self.per_archive.items()):
+      if counts.members != counts.written + counts.skipped:
+        problems.append(
+            f"{name}: {counts.members} members but {counts.written} written +"
+            f" {counts.skipped} skipped"
+        )
+    if problems:
+      raise AccountingError(
+          "The build lost track of archive members: " + "; ".join(problems)
+          + ". Nothing was published; please report this with the build log."
+      )
+
+  def to_report(self, archives: Iterable[str], **extra: Any) -> dict[str, Any]:
+    """The `build_report.json` content."""
+    skipped_total = sum(self.skipped.values())
+    return {
+        "archives": list(archives),
+        "members": self.members,
+        "written": self.written,
+        "reencoded": self.reencoded,
+        "skipped": dict(sorted(self.skipped.items())),
+        "skipped_total": skipped_total,
+        "skipped_examples": dict(sorted(self.skipped_examples.items())),
+        "non_file_entries": self.non_file_entries,
+        "metadata_rows": self.metadata_rows,
+        "metadata_rows_without_image": self.metadata_rows_without_image,
+        "duplicate_metadata_rows": self.duplicate_metadata_rows,
+        "invalid_dates": self.invalid_dates,
+        "invalid_gps": self.invalid_gps,
+        "images_without_metadata": self.images_without_metadata,
+        "per_archive": {
+            name: dataclasses.asdict(counts) for name, counts in sorted(self.per_archive.items())
+        },
+        "invariant": f"members ({self.members}) == written ({self.written})"
+        f" + sum(skipped) ({skipped_total})",
+        "reconciled": self.members == self.written + skipped_total,
+        **extra,
+    }
+
+
+def report_json(report: dict[str, Any]) -> str:
+  return json.dumps(report, indent=2, sort_keys=False) + "\n"

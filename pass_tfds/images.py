@@ -1,0 +1,192 @@
+"""Turning an archive member's bytes into the JPEG the dataset stores.
+
+`full` keeps a member's own bytes whenever they are a complete JPEG with three
+colour channels; anything else that is a valid picture (grayscale or CMYK JPEG,
+PNG, ...) is decoded and re-encoded as an RGB JPEG. The `short_side_N` configs
+resize, using JPEG draft mode to decode at 1/2, 1/4 or 1/8 scale first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import warnings
+
+from PIL import Image, ImageOps
+
+from pass_tfds import accounting
+
+# Refuse anything above this many pixels without decoding it. PASS's largest
+# images are far below; Pillow's own limit is about 89 megapixels.
+MAX_PIXELS = 64_000_000
+REENCODE_QUALITY = 95  # For `full`: formats that must become JPEG.
+_THREE_CHANNEL_JPEG_MODES = frozenset({"RGB", "YCbCr"})
+_JPEG_FORMATS = frozenset({"JPEG", "MPO"})
+
+# Pillow refuses bombs itself above 2 * MAX_IMAGE_PIXELS; we check first.
+Image.MAX_IMAGE_PIXELS = None
+
+
+class SkipImage(Exception):
+  """The bytes are not a usable picture; `reason` is an accounting skip reason."""
+
+  def __init__(self, reason: str, detail: str):
+    super().__init__(f"{reason}: {detail}")
+    self.reason = reason
+    self.detail = detail
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PreparedImage:
+  data: bytes  # JPEG bytes to store.
+  original_width: int
+  original_height: int
+  reencoded: bool
+
+
+def jpeg_is_complete(data: bytes) -> bool:
+  """True when a JPEG's marker structure reaches an end-of-image marker.
+
+  Walks the header segments to the first start-of-scan of the main image (so an
+  EXIF thumbnail's EOI does not count), then looks for EOI in the scan data,
+  where 0xFF bytes are always stuffed, so FF D9 can only be a real marker.
+  """
+  if not data.startswith(b"\xff\xd8"):
+    return False
+  position, end = 2, len(data)
+  while position + 4 <= end:
+    if data[position] != 0xFF:
+      return False
+    marker = data[position + 1]
+    if marker == 0xFF:  # Fill byte.
+      position += 1
+      continue
+    if marker == 0xD9:
+      return False  # EOI before any scan.
+    if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+      position += 2
+      continue
+    length = int.from_bytes(data[position + 2:position + 4], "big")
+    position += 2 + length
+    if marker == 0xDA:
+      return data.find(b"\xff\xd9", position) != -1
+  return False
+
+
+def short_side_size(width: int, height: int, short_side: int) -> tuple[int, int]:
+  """The size with the shorter side at `short_side`, aspect kept; never upscaled."""
+  shorter = min(width, height)
+  if shorter <= short_side:
+    return width, height
+  scale = short_side / shorter
+  if width <= height:
+    return short_side, max(1, round(height * scale))
+  return max(1, round(width * scale)), short_side
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+  if not data:
+    raise SkipImage(accounting.EMPTY_FILE, "zero bytes")
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+      image = Image.open(io.BytesIO(data))
+  except Image.DecompressionBombError as error:
+    raise SkipImage(accounting.DECOMPRESSION_BOMB, str(error)) from None
+  except (OSError, SyntaxError, ValueError) as error:
+    raise SkipImage(accounting.UNDECODABLE, f"not a picture Pillow can read ({error})") from None
+  width, height = image.size
+  if width * height > max_pixels:
+    raise SkipImage(
+        accounting.DECOMPRESSION_BOMB,
+        f"{width}x{height} = {width * height:,} pixels in {len(data):,} bytes (limit {max_pixels:,})",
+    )
+  if width == 0 or height == 0:
+    raise SkipImage(accounting.UNDECODABLE, f"size {width}x{height}")
+  return image
+
+
+def _load(image: Image.Image) -> None:
+  try:
+    image.load()
+  except OSError as error:
+    message = str(error)
+    reason = accounting.TRUNCATED if "truncated" in message else accounting.UNDECODABLE
+    raise SkipImage(reason, message) from None
+  except (SyntaxError, ValueError, EOFError) as error:
+    raise SkipImage(accounting.UNDECODABLE, str(error)) from None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+  if image.mode == "RGB":
+    return image
+  if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    rgba = image.convert("RGBA")
+    background = Image.new("RGB", rgba.size, (255, 255, 255))
+    background.paste(rgba, mask=rgba.getchannel("A"))
+    return background
+  return image.convert("RGB")
+
+
+def _encode_jpeg(image: Image.Image, quality: int) -> bytes:
+  buffer = io.BytesIO()
+  image.save(buffer, format="JPEG", quality=quality)
+  return buffer.getvalue()
+
+
+def prepare_full(data: bytes, max_pixels: int = MAX_PIXELS) -> PreparedImage:
+  """The `full` config: the original bytes when possible, else an RGB JPEG."""
+  image = _open(data, max_pixels)
+  width, height = image.size
+  if image.format in _JPEG_FORMATS:
+    if not jpeg_is_complete(data):
+      raise SkipImage(accounting.TRUNCATED, "JPEG data ends before its end-of-image marker")
+    if image.mode in _THREE_CHANNEL_JPEG_MODES:
+      return PreparedImage(data, width, height, reencoded=False)
+  _load(image)
+  return PreparedImage(
+      _encode_jpeg(_to_rgb(image), REENCODE_QUALITY), width, height, reencoded=True
+  )
+
+
+def prepare_resized(
+    data: bytes,
+    short_side: int,
+    quality: int,
+    *,
+    use_draft: bool = True,
+    max_pixels: int = MAX_PIXELS,
+) -> PreparedImage:
+  """A `short_side_N` config: EXIF orientation applied, shorter side resized to N.
+
+  With `use_draft`, JPEGs are decoded at the smallest DCT scale (1/2, 1/4, 1/8)
+  that still leaves the shorter side at least N, which skips most of the work.
+  Images already small enough and upright keep their bytes.
+  """
+  image = _open(data, max_pixels)
+  width, height = image.size
+  is_jpeg = image.format in _JPEG_FORMATS
+  if is_jpeg and not jpeg_is_complete(data):
+    raise SkipImage(accounting.TRUNCATED, "JPEG data ends before its end-of-image marker")
+  orientation = image.getexif().get(0x0112, 1)
+  target = short_side_size(*_oriented(width, height, orientation), short_side)
+  if (
+      is_jpeg
+      and image.mode in _THREE_CHANNEL_JPEG_MODES
+      and orientation == 1
+      and target == (width, height)
+  ):
+    return PreparedImage(data, width, height, reencoded=False)
+  if is_jpeg and use_draft:
+    # Draft takes the requested size in stored (unrotated) orientation.
+    stored_target = target if orientation in (1, 2, 3, 4) else target[::-1]
+    image.draft("RGB", stored_target)
+  _load(image)
+  image = _to_rgb(ImageOps.exif_transpose(image))
+  if image.size != target:
+    image = image.resize(target, Image.Resampling.LANCZOS)
+  return PreparedImage(_encode_jpeg(image, quality), width, height, reencoded=True)
+
+
+def _oriented(width: int, height: int, orientation: int) -> tuple[int, int]:
+  return (height, width) if orientation in (5, 6, 7, 8) else (width, height)

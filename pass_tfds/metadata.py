@@ -1,0 +1,145 @@
+"""Parsing of PASS's `pass_metadata.csv`, one row at a time, without pandas.
+
+The CSV is read with the `csv` module and every field stays a string until it
+is parsed here on purpose: pandas turns a Flickr user called `NA` into NaN and
+a hash like `1234e567` into a float, which crashed the catalog builder.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime
+import io
+import math
+import re
+from typing import IO, Iterator
+
+EXPECTED_HEADER = ("", "unickname", "datetaken", "licensename", "hash", "latitude", "longitude")
+
+_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?$")
+_HASH_RE = re.compile(r"^[0-9a-f]{1,64}$")
+
+
+class MetadataFormatError(ValueError):
+  """The metadata CSV does not have PASS's layout."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageMetadata:
+  """One CSV row, parsed into the dataset's feature values."""
+
+  row: int
+  hash: str
+  creator_username: str
+  date_taken: str  # ISO 8601 `YYYY-MM-DDTHH:MM:SS`, "" when unknown or invalid.
+  gps_latitude: float  # NaN when unknown or invalid.
+  gps_longitude: float
+  licence: str
+  date_invalid: bool = False  # A non-empty date that could not be parsed.
+  gps_invalid: bool = False  # A non-empty coordinate that was not usable.
+
+
+def parse_date_taken(value: str) -> tuple[str, bool]:
+  """Returns (`YYYY-MM-DDTHH:MM:SS` or "", whether a non-empty value was rejected).
+
+  `2012-08-09 18:00:20.0` -> `2012-08-09T18:00:20`. Impossible dates such as
+  `0000-00-00 00:00:00` or `2012-02-30 ...` and garbage give "".
+  """
+  value = value.strip()
+  if not value:
+    return "", False
+  match = _DATE_RE.match(value)
+  if not match:
+    return "", True
+  try:
+    parsed = datetime.datetime(*(int(part) for part in match.groups()))
+  except ValueError:
+    return "", True
+  return parsed.strftime("%Y-%m-%dT%H:%M:%S"), False
+
+
+def parse_coordinate(value: str, limit: float) -> tuple[float, bool]:
+  """Returns (degrees or NaN, whether a non-empty value was rejected)."""
+  value = value.strip()
+  if not value:
+    return math.nan, False
+  try:
+    number = float(value)
+  except ValueError:
+    return math.nan, True
+  if not math.isfinite(number) or abs(number) > limit:
+    return math.nan, True
+  return number, False
+
+
+def normalize_hash(value: str) -> str:
+  """Returns the hash as the key that joins a CSV row to an archive member."""
+  return value.strip().lower()
+
+
+def parse_row(fields: dict[str, str], row_number: int) -> ImageMetadata:
+  """Parses one CSV row (a `csv.DictReader` dict) into `ImageMetadata`."""
+  date_taken, date_invalid = parse_date_taken(fields.get("datetaken") or "")
+  latitude, lat_invalid = parse_coordinate(fields.get("latitude") or "", 90.0)
+  longitude, lon_invalid = parse_coordinate(fields.get("longitude") or "", 180.0)
+  if math.isnan(latitude) != math.isnan(longitude):
+    # Half a position is no position.
+    lat_invalid = lat_invalid or not math.isnan(latitude)
+    lon_invalid = lon_invalid or not math.isnan(longitude)
+    latitude = longitude = math.nan
+  return ImageMetadata(
+      row=row_number,
+      hash=normalize_hash(fields.get("hash") or ""),
+      creator_username=fields.get("unickname") or "",
+      date_taken=date_taken,
+      gps_latitude=latitude,
+      gps_longitude=longitude,
+      licence=fields.get("licensename") or "",
+      date_invalid=date_invalid,
+      gps_invalid=lat_invalid or lon_invalid,
+  )
+
+
+def is_valid_hash(value: str) -> bool:
+  return bool(_HASH_RE.match(value))
+
+
+def check_header(header: list[str], source: str) -> None:
+  if tuple(column.strip().lstrip("\ufeff") for column in header) != EXPECTED_HEADER:
+    raise MetadataFormatError(
+        f"{source}: unexpected CSV header {header!r}; PASS's pass_metadata.csv starts with"
+        f" {','.join(EXPECTED_HEADER)!r}. Re-download pass_metadata.csv from"
+        " https://zenodo.org/record/6615455."
+    )
+
+
+def iter_rows(stream: IO[bytes], source: str) -> Iterator[tuple[int, dict[str, str]]]:
+  """Yields (1-based data row number, raw fields) from a binary CSV stream.
+
+  Quoted commas and newlines inside a username are handled by the csv module.
+  """
+  text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+  reader = csv.reader(text)
+  try:
+    header = next(reader)
+  except StopIteration:
+    raise MetadataFormatError(
+        f"{source} is empty. Re-download pass_metadata.csv from https://zenodo.org/record/6615455."
+    ) from None
+  check_header(header, source)
+  names = EXPECTED_HEADER
+  try:
+    for number, values in enumerate(reader, start=1):
+      if len(values) != len(names):
+        raise MetadataFormatError(
+            f"{source}: data row {number} has {len(values)} fields instead of {len(names)}"
+            f" ({values!r}). The file is damaged: re-download pass_metadata.csv from"
+            " https://zenodo.org/record/6615455."
+        )
+      yield number, dict(zip(names, values))
+  except (csv.Error, UnicodeDecodeError) as error:
+    raise MetadataFormatError(
+        f"{source}: cannot be read as UTF-8 CSV ({error}). Re-download pass_metadata.csv from"
+        " https://zenodo.org/record/6615455."
+    ) from error

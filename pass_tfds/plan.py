@@ -1,0 +1,78 @@
+"""Joining, de-duplicating, ordering and sharding on the small index: no image bytes.
+
+Pure functions: the same index and metadata give the same plan whatever runner,
+worker count or arrival order produced them, so `train[:10%]` means the same
+images everywhere.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+from typing import Iterable, Mapping, Sequence
+
+from pass_tfds.archives import IndexedMember, Member, join_key
+from pass_tfds.metadata import ImageMetadata
+
+_KEY_SALT = b"pass_dataset/train/"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PlannedExample:
+  """One unique image: where its copies lie, in the order to try them."""
+
+  key: bytes  # Position in the shuffled dataset order.
+  hash: str  # As written in the member's file name.
+  candidates: tuple[Member, ...]  # Same hash; first readable one is written.
+  metadata: ImageMetadata | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PlannedShard:
+  index: int
+  num_shards: int
+  examples: tuple[PlannedExample, ...]
+
+
+def shuffle_key(image_hash: str) -> bytes:
+  """A deterministic pseudo-random position, as TFDS does with example keys."""
+  return hashlib.blake2b(_KEY_SALT + join_key(image_hash).encode(), digest_size=16).digest()
+
+
+def plan_examples(
+    members: Iterable[IndexedMember],
+    metadata: Mapping[str, ImageMetadata],
+) -> list[PlannedExample]:
+  """Groups image members by hash, attaches their CSV row, sorts by shuffle key.
+
+  Copies of one hash are tried in (archive, offset) order, so the same copy
+  wins on every run.
+  """
+  by_key: dict[str, list[IndexedMember]] = collections.defaultdict(list)
+  for indexed in members:
+    if indexed.skip_reason is None and indexed.hash is not None:
+      by_key[join_key(indexed.hash)].append(indexed)
+  planned = []
+  for key, copies in by_key.items():
+    copies.sort(key=lambda m: (m.member.archive, m.member.offset))
+    planned.append(
+        PlannedExample(
+            key=shuffle_key(key),
+            hash=copies[0].hash,
+            candidates=tuple(copy.member for copy in copies),
+            metadata=metadata.get(key),
+        )
+    )
+  planned.sort(key=lambda example: example.key)
+  return planned
+
+
+def split_into_shards(examples: Sequence[PlannedExample], num_shards: int) -> list[PlannedShard]:
+  """Contiguous, near-equal slices of the ordered examples."""
+  num_shards = max(1, min(num_shards, len(examples)))
+  bounds = [round(len(examples) * i / num_shards) for i in range(num_shards + 1)]
+  return [
+      PlannedShard(index, num_shards, tuple(examples[bounds[index]:bounds[index + 1]]))
+      for index in range(num_shards)
+  ]

@@ -1,0 +1,130 @@
+"""Where PASS's files come from: Zenodo through TFDS's download manager, or a manual dir.
+
+Published sizes and sha256 sums live in `checksums.tsv` beside the builder
+(installed with the package). A manual dir is checked before any work starts:
+every file present, every size right, and, if asked, every sha256 too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import posixpath
+from typing import Iterable, Sequence
+
+from apache_beam.io.filesystems import FileSystems
+import tensorflow_datasets as tfds
+
+from pass_tfds import archives
+
+RECORD_URL = "https://zenodo.org/record/6615455"
+ARCHIVE_NAMES = tuple(f"PASS.{i}.tar" for i in range(10))
+METADATA_NAME = "pass_metadata.csv"
+ALL_NAMES = ARCHIVE_NAMES + (METADATA_NAME,)
+VERIFY_MODES = ("size", "sha256", "none")
+
+
+class SourceError(RuntimeError):
+  """A source file is missing, damaged, or not the published one."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FileChecksum:
+  url: str
+  size: int
+  sha256: str
+  name: str
+
+
+def url_for(name: str) -> str:
+  return f"{RECORD_URL}/files/{name}"
+
+
+def read_checksums(path: str) -> dict[str, FileChecksum]:
+  """Reads a TFDS `checksums.tsv` (url, size, sha256, file name) keyed by file name."""
+  entries = {}
+  with archives.open_file(path) as stream:
+    for number, line in enumerate(stream.read().decode("utf-8").splitlines(), start=1):
+      if not line.strip() or line.startswith("#"):
+        continue
+      fields = line.split("\t")
+      if len(fields) != 4:
+        raise SourceError(f"{path}: line {number} is not 'url<TAB>size<TAB>sha256<TAB>name'.")
+      url, size, sha256, name = fields
+      entries[name] = FileChecksum(url, int(size), sha256, name)
+  return entries
+
+
+def select_archives(requested: Sequence[str] | None) -> tuple[str, ...]:
+  """The archives to build from: all ten unless some are asked for by name."""
+  if not requested:
+    return ARCHIVE_NAMES
+  unknown = sorted(set(requested) - set(ARCHIVE_NAMES))
+  if unknown:
+    raise SourceError(
+        f"Unknown archive name(s) {', '.join(unknown)}; PASS's archives are"
+        f" {ARCHIVE_NAMES[0]} ... {ARCHIVE_NAMES[-1]}."
+    )
+  return tuple(name for name in ARCHIVE_NAMES if name in set(requested))
+
+
+def _sha256(path: str) -> str:
+  digest = hashlib.sha256()
+  with archives.open_file(path) as stream:
+    for block in iter(lambda: stream.read(16 << 20), b""):
+      digest.update(block)
+  return digest.hexdigest()
+
+
+def check_manual_files(
+    manual_dir: str,
+    names: Iterable[str],
+    checksums: dict[str, FileChecksum],
+    verify: str = "size",
+) -> dict[str, str]:
+  """Returns {name: path} for files in `manual_dir`, after checking them.
+
+  Raises `SourceError` naming each missing or mismatching file and saying how
+  to get it, before any work is spent.
+  """
+  if verify not in VERIFY_MODES:
+    raise ValueError(f"verify must be one of {VERIFY_MODES}, not {verify!r}")
+  paths = {name: posixpath.join(str(manual_dir), name) for name in names}
+  problems = []
+  for name, path in paths.items():
+    if not FileSystems.exists(path):
+      problems.append(
+          f"{name} is missing from {manual_dir}: download {url_for(name)} into that folder"
+      )
+      continue
+    expected = checksums.get(name)
+    if verify == "none":
+      continue
+    if expected is None:
+      problems.append(f"{name}: no size or sha256 is registered for it in the checksums file")
+      continue
+    size = archives.file_size(path)
+    if size != expected.size:
+      problems.append(
+          f"{name} is {size:,} bytes but the published file is {expected.size:,} bytes"
+          f" (truncated or a different file): download it again from {expected.url}"
+      )
+    elif verify == "sha256" and _sha256(path) != expected.sha256:
+      problems.append(
+          f"{name} has the right size but the wrong sha256 (damaged): download it again"
+          f" from {expected.url}"
+      )
+  if problems:
+    raise SourceError(
+        "The manual dir does not hold the PASS files this build needs:\n  - "
+        + "\n  - ".join(problems)
+        + "\n(For a custom or generated corpus, pass its own checksums file with --checksums,"
+        " or --verify none.)"
+    )
+  return paths
+
+
+def download_files(dl_manager: tfds.download.DownloadManager, names: Iterable[str]) -> dict[str, str]:
+  """Downloads the files from Zenodo; TFDS verifies them against checksums.tsv."""
+  downloaded = dl_manager.download({name: url_for(name) for name in names})
+  return {name: str(path) for name, path in downloaded.items()}

@@ -1,0 +1,383 @@
+"""The Beam transforms that build PASS: plan on a small index, then write shards.
+
+`PlanPassShards` indexes the archives (member names, offsets, sizes: no image
+bytes), reads the CSV keeping only rows whose hash is in an archive, and plans
+the shards: join, de-duplication, order and shard assignment. `WriteShards`
+reads each image by offset only in the step that writes its shard, so no image
+byte ever crosses a shuffle and memory does not grow with the data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import posixpath
+from typing import Callable, NamedTuple, Sequence
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from tensorflow_datasets.core import example_serializer, file_adapters, naming
+from tensorflow_datasets.core.utils import shard_utils
+import tensorflow as tf
+
+from pass_tfds import accounting, archives, features, images, metadata, plan
+
+_NS = accounting.METRICS_NAMESPACE
+
+
+class Archive(NamedTuple):
+  index: int
+  path: str
+  name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveIndex:
+  archive: int
+  members: tuple[archives.IndexedMember, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardResult:
+  index: int
+  path: str
+  num_examples: int
+  num_bytes: int
+
+
+def _fail_if_strict(strict: bool, archive: str, member: str, reason: str, detail: str) -> None:
+  if strict and reason in accounting.STRICT_REASONS:
+    raise accounting.StrictModeError(
+        f"--strict: {archive}: member {member!r} skipped ({reason}: {detail}). Re-download"
+        f" {archive}, or build without --strict to skip it and list it in build_report.json."
+    )
+
+
+class IndexArchiveFn(beam.DoFn):
+  """Archive -> its `ArchiveIndex`; members ruled out by name are counted here."""
+
+  def __init__(self, strict: bool):
+    self._strict = strict
+    self._members = Metrics.counter(_NS, "members")
+    self._skipped = Metrics.counter(_NS, "skipped")
+
+  def process(self, archive: Archive):
+    counts = accounting.BuildCounts()
+    usable = []
+    for indexed in archives.iter_index(archive.path, archive.index, archive.name):
+      if indexed is None:
+        counts.non_file_entries += 1
+        continue
+      counts.add_member(archive.name)
+      self._members.inc()
+      if indexed.skip_reason:
+        _fail_if_strict(self._strict, archive.name, indexed.member.name, indexed.skip_reason, "by name")
+        counts.add_skipped(archive.name, indexed.member.name, indexed.skip_reason)
+        self._skipped.inc()
+        Metrics.counter(_NS, f"skipped_{indexed.skip_reason}").inc()
+      else:
+        usable.append(indexed)
+    logging.info("Indexed %s: %d members, %d images.", archive.name, counts.members, len(usable))
+    yield ArchiveIndex(archive.index, tuple(usable))
+    yield beam.pvalue.TaggedOutput("counts", counts)
+
+
+class ReadMetadataFn(beam.DoFn):
+  """The CSV -> {join key: ImageMetadata} for the hashes present in the archives.
+
+  Rows are streamed and dropped unless an archive holds their image, so a
+  1.4-million-row CSV costs time, not memory.
+  """
+
+  def __init__(self):
+    self._rows = Metrics.counter(_NS, "metadata_rows")
+    self._without_image = Metrics.counter(_NS, "metadata_rows_without_image")
+
+  def process(self, path: str, present_keys: frozenset[str]):
+    counts = accounting.BuildCounts()
+    found: dict[str, metadata.ImageMetadata] = {}
+    name = posixpath.basename(path)
+    with archives.open_file(path) as stream:
+      for number, fields in metadata.iter_rows(stream, name):
+        counts.metadata_rows += 1
+        key = archives.join_key(fields["hash"])
+        if key not in present_keys:
+          counts.metadata_rows_without_image += 1
+          continue
+        if key in found:
+          counts.duplicate_metadata_rows += 1
+          continue
+        row = metadata.parse_row(fields, number)
+        counts.invalid_dates += int(row.date_invalid)
+        counts.invalid_gps += int(row.gps_invalid)
+        found[key] = row
+    self._rows.inc(counts.metadata_rows)
+    self._without_image.inc(counts.metadata_rows_without_image)
+    yield found
+    yield beam.pvalue.TaggedOutput("counts", counts)
+
+
+class PlanShardsFn(beam.DoFn):
+  """All archive indexes + metadata -> ordered `PlannedShard`s."""
+
+  def __init__(self, shard_config: shard_utils.ShardConfig):
+    self._shard_config = shard_config
+
+  def process(self, unused_impulse, indexes: Sequence[ArchiveIndex], found: dict):
+    members = (member for index in indexes for member in index.members)
+    examples = plan.plan_examples(members, found)
+    counts = accounting.BuildCounts()
+    counts.images_without_metadata = sum(1 for example in examples if example.metadata is None)
+    Metrics.counter(_NS, "images_without_metadata").inc(counts.images_without_metadata)
+    if not examples:
+      raise ValueError(
+          "The archives hold no usable image: nothing to build. Check that --manual_dir"
+          " holds the PASS archives (see README)."
+      )
+    total_size = sum(example.candidates[0].size for example in examples)
+    num_shards = self._shard_config.get_number_shards(total_size, len(examples))
+    shards = plan.split_into_shards(examples, num_shards)
+    logging.info("Planned %d images in %d shards.", len(examples), len(shards))
+    yield from shards
+    yield beam.pvalue.TaggedOutput("counts", counts)
+
+
+class PlanPassShards(beam.PTransform):
+  """Archives + metadata CSV -> PCollections of `PlannedShard`s and partial counts."""
+
+  def __init__(
+      self,
+      archive_list: Sequence[Archive],
+      metadata_path: str,
+      shard_config: shard_utils.ShardConfig,
+      strict: bool = False,
+  ):
+    super().__init__()
+    self._archives = list(archive_list)
+    self._metadata_path = metadata_path
+    self._shard_config = shard_config
+    self._strict = strict
+
+  @property
+  def archive_list(self) -> list[Archive]:
+    return self._archives
+
+  def expand(self, pbegin):
+    indexed = (
+        pbegin
+        | "ListArchives" >> beam.Create(self._archives)
+        | "SpreadArchives" >> beam.Reshuffle()
+        | "IndexArchives" >> beam.ParDo(IndexArchiveFn(self._strict)).with_outputs("counts", main="index")
+    )
+    present_keys = (
+        indexed.index
+        | "HashesInArchive" >> beam.Map(_usable_keys)
+        | "HashesInAllArchives" >> beam.CombineGlobally(_union).without_defaults()
+    )
+    found = (
+        pbegin
+        | "MetadataFile" >> beam.Create([self._metadata_path])
+        | "ReadMetadata"
+        >> beam.ParDo(ReadMetadataFn(), beam.pvalue.AsSingleton(present_keys)).with_outputs(
+            "counts", main="rows"
+        )
+    )
+    planned = (
+        pbegin
+        | "StartPlanning" >> beam.Create([None])
+        | "PlanShards"
+        >> beam.ParDo(
+            PlanShardsFn(self._shard_config),
+            beam.pvalue.AsList(indexed.index),
+            beam.pvalue.AsSingleton(found.rows),
+        ).with_outputs("counts", main="shards")
+    )
+    counts = (indexed.counts, found.counts, planned.counts) | "PlanCounts" >> beam.Flatten()
+    return planned.shards, counts
+
+
+def _usable_keys(index: ArchiveIndex) -> frozenset[str]:
+  return frozenset(archives.join_key(m.hash) for m in index.members)
+
+
+def _union(key_sets) -> frozenset[str]:
+  return frozenset().union(*key_sets)
+
+
+class WriteShardFn(beam.DoFn):
+  """Reads a shard's images by offset, prepares, encodes and writes them."""
+
+  def __init__(
+      self,
+      archive_list: Sequence[Archive],
+      filename_template: naming.ShardedFileTemplate,
+      file_format: file_adapters.FileFormat,
+      prepare: Callable[[bytes], images.PreparedImage],
+      strict: bool,
+  ):
+    self._archives = list(archive_list)
+    self._template = filename_template
+    self._file_format = file_format
+    self._prepare = prepare
+    self._strict = strict
+    self._written = Metrics.counter(_NS, "written")
+    self._skipped = Metrics.counter(_NS, "skipped")
+    self._shards = Metrics.counter(_NS, "written_shards")
+
+  def setup(self):
+    self._features = features.features_dict()
+    self._serializer = example_serializer.ExampleSerializer(self._features.get_serialized_info())
+    self._adapter = file_adapters.ADAPTER_FOR_FORMAT[self._file_format]
+    self._reader = archives.MemberReader([archive.path for archive in self._archives])
+
+  def teardown(self):
+    self._reader.close()
+
+  def _skip(self, counts, member: archives.Member, reason: str, detail: str) -> None:
+    name = self._archives[member.archive].name
+    _fail_if_strict(self._strict, name, member.name, reason, detail)
+    counts.add_skipped(name, member.name, reason)
+    self._skipped.inc()
+    Metrics.counter(_NS, f"skipped_{reason}").inc()
+
+  def _records(self, shard: plan.PlannedShard, counts: accounting.BuildCounts, sizes: list[int]):
+    for example in shard.examples:
+      chosen = None
+      for member in example.candidates:
+        if chosen is not None:
+          self._skip(counts, member, accounting.DUPLICATE_HASH, f"{chosen.name} has the same hash")
+          continue
+        try:
+          prepared = self._prepare(self._reader.read(member))
+        except images.SkipImage as skip:
+          self._skip(counts, member, skip.reason, skip.detail)
+          continue
+        chosen = member
+        values = features.example_values(example.hash, prepared, example.metadata)
+        serialized = self._serializer.serialize_example(self._features.encode_example(values))
+        counts.add_written(self._archives[member.archive].name, prepared.reencoded)
+        self._written.inc()
+        sizes.append(len(serialized))
+        yield example.key, serialized
+
+  def process(self, shard: plan.PlannedShard):
+    counts = accounting.BuildCounts()
+    sizes: list[int] = []
+    path = self._template.sharded_filepath(shard_index=shard.index, num_shards=shard.num_shards)
+    partial = f"{path}.incomplete"
+    self._adapter.write_examples(partial, self._records(shard, counts, sizes))
+    tf.io.gfile.rename(partial, str(path), overwrite=True)
+    self._shards.inc()
+    logging.info(
+        "Wrote shard %d/%d: %d images, %d skipped.",
+        shard.index + 1, shard.num_shards, len(sizes), sum(counts.skipped.values()),
+    )
+    yield ShardResult(shard.index, str(path), len(sizes), sum(sizes))
+    yield beam.pvalue.TaggedOutput("counts", counts)
+
+
+class MergeCountsFn(beam.CombineFn):
+  def create_accumulator(self):
+    return accounting.BuildCounts()
+
+  def add_input(self, accumulator, counts):
+    return accumulator.merge(counts)
+
+  def merge_accumulators(self, accumulators):
+    return accounting.BuildCounts.merge_all(accumulators)
+
+  def extract_output(self, accumulator):
+    return accumulator
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitOutputs:
+  """Where the finalize step leaves what the builder reads after the pipeline."""
+
+  split_info_path: str
+  report_path: str
+
+
+def finalize_split(
+    results: list[ShardResult],
+    counts: accounting.BuildCounts,
+    *,
+    template: naming.ShardedFileTemplate,
+    outputs: SplitOutputs,
+    report_extra: dict,
+) -> None:
+  """Checks the accounting, drops empty shards, writes split info and build report."""
+  counts.check()
+  if counts.written == 0:
+    raise ValueError(
+        f"No image could be written: {counts.members} members, skipped {dict(counts.skipped)}."
+        " See build_report.json's reasons; the archives may be damaged."
+    )
+  results = sorted(results, key=lambda result: result.index)
+  kept = [result for result in results if result.num_examples]
+  for result in results:
+    if not result.num_examples:
+      tf.io.gfile.remove(result.path)
+  if len(kept) != len(results):  # Renumber so that shard names have no gaps.
+    for new_index, result in enumerate(kept):
+      new_path = str(template.sharded_filepath(shard_index=new_index, num_shards=len(kept)))
+      tf.io.gfile.rename(result.path, new_path, overwrite=True)
+  split_info = {
+      "shard_lengths": [result.num_examples for result in kept],
+      "num_bytes": sum(result.num_bytes for result in kept),
+  }
+  with tf.io.gfile.GFile(outputs.split_info_path, "w") as stream:
+    stream.write(json.dumps(split_info))
+  report = counts.to_report(
+      report_extra.get("archives", []),
+      **{key: value for key, value in report_extra.items() if key != "archives"},
+      shards=len(kept),
+  )
+  with tf.io.gfile.GFile(outputs.report_path, "w") as stream:
+    stream.write(accounting.report_json(report))
+
+
+class WriteShards(beam.PTransform):
+  """(`PlannedShard`s, partial counts) -> shard files, split info and build report."""
+
+  def __init__(
+      self,
+      archive_list: Sequence[Archive],
+      filename_template: naming.ShardedFileTemplate,
+      file_format: file_adapters.FileFormat,
+      prepare: Callable[[bytes], images.PreparedImage],
+      outputs: SplitOutputs,
+      report_extra: dict,
+      strict: bool = False,
+  ):
+    super().__init__()
+    self._write_fn = WriteShardFn(archive_list, filename_template, file_format, prepare, strict)
+    self._template = filename_template
+    self._outputs = outputs
+    self._report_extra = report_extra
+
+  def expand(self, shards_and_counts):
+    shards, plan_counts = shards_and_counts
+    written = (
+        shards
+        | "SpreadShards" >> beam.Reshuffle()
+        | "WriteShard" >> beam.ParDo(self._write_fn).with_outputs("counts", main="results")
+    )
+    counts = (
+        (plan_counts, written.counts)
+        | "AllCounts" >> beam.Flatten()
+        | "MergeCounts" >> beam.CombineGlobally(MergeCountsFn())
+    )
+    return (
+        written.results
+        | "CollectShardResults" >> beam.combiners.ToList()
+        | "FinalizeSplit"
+        >> beam.Map(
+            finalize_split,
+            beam.pvalue.AsSingleton(counts),
+            template=self._template,
+            outputs=self._outputs,
+            report_extra=self._report_extra,
+        )
+    )
