@@ -101,6 +101,15 @@ def iter_index(path: str, archive: int, display_name: str) -> Iterator[IndexedMe
           )
         image_hash, reason = classify_member_name(info.name, info.size)
         yield IndexedMember(Member(archive, info.name, info.offset_data, info.size), image_hash, reason)
+      # tarfile stops quietly at a cut or damaged header; a whole archive ends
+      # with a zero block instead.
+      stream.seek(tar.offset)
+      if stream.read(tarfile.BLOCKSIZE) != tarfile.NUL * tarfile.BLOCKSIZE:
+        raise ArchiveError(
+            f"{display_name} is truncated or damaged at byte {tar.offset:,} of {total:,}:"
+            f" no end-of-archive block. Re-download {display_name} (see README,"
+            " 'Building from the archives')."
+        )
     except tarfile.TarError as error:
       raise ArchiveError(
           f"{display_name} is not a readable tar archive ({error}). The file is damaged:"

@@ -72,11 +72,14 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     """`archives`: build from these archive names only (a trial); default all ten.
 
     `strict`: fail on the first unusable image instead of skipping it.
-    `checksums_path`, `verify`: what a manual dir is checked against, and how.
+    `checksums_path`, `verify`: what a manual dir is checked against, and how
+    (`PASS_TFDS_CHECKSUMS` in the environment sets the former for `tfds build`).
     """
     self._archive_names = sources.select_archives(archives)
     self._strict = strict
-    self._manual_checksums_path = checksums_path or CHECKSUMS_PATH
+    self._manual_checksums_path = (
+        checksums_path or os.environ.get("PASS_TFDS_CHECKSUMS") or CHECKSUMS_PATH
+    )
     self._verify = verify
     super().__init__(**kwargs)
 
@@ -89,8 +92,9 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
         metadata=tfds.core.MetadataDict(),
     )
 
-  def download_and_prepare(self, *args, **kwargs):
+  def download_and_prepare(self, *args, download_config=None, **kwargs):
     """Refuses to reuse a dataset built from other archives (say a one-archive trial)."""
+    self._explicit_manual_dir = download_config.manual_dir if download_config else None
     info_path = posixpath.join(self.data_dir, "dataset_info.json")
     if tf.io.gfile.exists(info_path):
       built = tuple(self.info.metadata.get("archives", ()))
@@ -99,17 +103,19 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
             f"{self.data_dir} holds a build from {', '.join(built)}, not from"
             f" {', '.join(self._archive_names)}. Use another --data_dir, or delete that folder."
         )
-    return super().download_and_prepare(*args, **kwargs)
+    return super().download_and_prepare(*args, download_config=download_config, **kwargs)
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     names = self._archive_names + (sources.METADATA_NAME,)
-    try:
-      manual_dir = str(dl_manager.manual_dir)
-    except AssertionError:  # No manual dir, or an empty one: download.
-      manual_dir = None
+    manual_dir = getattr(self, "_explicit_manual_dir", None)
+    if not manual_dir:
+      try:  # TFDS's default manual dir, <download_dir>/manual, if it holds files.
+        manual_dir = dl_manager.manual_dir
+      except AssertionError:  # No files there: download from Zenodo.
+        manual_dir = None
     if manual_dir:
       checksums = sources.read_checksums(self._manual_checksums_path)
-      paths = sources.check_manual_files(manual_dir, names, checksums, self._verify)
+      paths = sources.check_manual_files(os.fspath(manual_dir), names, checksums, self._verify)
     else:
       paths = sources.download_files(dl_manager, names)
     self.info.metadata["archives"] = list(self._archive_names)

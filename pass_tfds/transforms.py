@@ -24,6 +24,7 @@ import tensorflow as tf
 from pass_tfds import accounting, archives, features, images, metadata, plan
 
 _NS = accounting.METRICS_NAMESPACE
+_LOG = logging.getLogger(__name__)
 
 
 class Archive(NamedTuple):
@@ -78,7 +79,7 @@ class IndexArchiveFn(beam.DoFn):
         Metrics.counter(_NS, f"skipped_{indexed.skip_reason}").inc()
       else:
         usable.append(indexed)
-    logging.info("Indexed %s: %d members, %d images.", archive.name, counts.members, len(usable))
+    _LOG.info("Indexed %s: %d members, %d images.", archive.name, counts.members, len(usable))
     yield ArchiveIndex(archive.index, tuple(usable))
     yield beam.pvalue.TaggedOutput("counts", counts)
 
@@ -138,7 +139,7 @@ class PlanShardsFn(beam.DoFn):
     total_size = sum(example.candidates[0].size for example in examples)
     num_shards = self._shard_config.get_number_shards(total_size, len(examples))
     shards = plan.split_into_shards(examples, num_shards)
-    logging.info("Planned %d images in %d shards.", len(examples), len(shards))
+    _LOG.info("Planned %d images in %d shards.", len(examples), len(shards))
     yield from shards
     yield beam.pvalue.TaggedOutput("counts", counts)
 
@@ -269,7 +270,7 @@ class WriteShardFn(beam.DoFn):
     self._adapter.write_examples(partial, self._records(shard, counts, sizes))
     tf.io.gfile.rename(partial, str(path), overwrite=True)
     self._shards.inc()
-    logging.info(
+    _LOG.info(
         "Wrote shard %d/%d: %d images, %d skipped.",
         shard.index + 1, shard.num_shards, len(sizes), sum(counts.skipped.values()),
     )
