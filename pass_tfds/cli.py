@@ -180,10 +180,6 @@ def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
   seconds = time.time() - started
-  report_path = posixpath.join(os.fspath(builder.data_path), "build_report.json")
-  import tensorflow as tf
-
-  with tf.io.gfile.GFile(report_path) as stream:
-    report = json.load(stream)
+  report = json.loads((builder.data_path / "build_report.json").read_text())
   print(summarize(report, seconds, os.fspath(builder.data_path)), flush=True)
   return 0

@@ -48,7 +48,7 @@ def jpeg_is_complete(data: bytes) -> bool:
   """True when a JPEG's marker structure reaches an end-of-image marker.
 
   Walks the header segments to the first start-of-scan of the main image (so an
-  EXIF thumbnail's EOI does not count), then looks for EOI in the scan data,
+  EXIF thumbnail's EOI does not count), then looks for EOI (from the end) in the scan data,
   where 0xFF bytes are always stuffed, so FF D9 can only be a real marker.
   """
   if not data.startswith(b"\xff\xd8"):
@@ -69,7 +69,7 @@ def jpeg_is_complete(data: bytes) -> bool:
     length = int.from_bytes(data[position + 2:position + 4], "big")
     position += 2 + length
     if marker == 0xDA:
-      return data.find(b"\xff\xd9", position) != -1
+      return data.rfind(b"\xff\xd9", position) != -1
   return False
 
 

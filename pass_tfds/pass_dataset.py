@@ -6,10 +6,9 @@ import dataclasses
 import functools
 import json
 import os
-import posixpath
 from typing import Sequence
 
-import tensorflow as tf
+from etils import epath
 import tensorflow_datasets as tfds
 from tensorflow_datasets.core import split_builder as split_builder_lib
 
@@ -22,8 +21,6 @@ _LICENSE = (
     " 'Photo by <creator_username> on Flickr, CC BY' (the `creator_username` feature), and"
     " cite the PASS paper for the dataset."
 )
-_PACKAGE_DIR = os.path.dirname(__file__)
-CHECKSUMS_PATH = os.path.join(_PACKAGE_DIR, "checksums.tsv")
 
 
 @dataclasses.dataclass
@@ -77,9 +74,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     """
     self._archive_names = sources.select_archives(archives)
     self._strict = strict
-    self._manual_checksums_path = (
-        checksums_path or os.environ.get("PASS_TFDS_CHECKSUMS") or CHECKSUMS_PATH
-    )
+    self._manual_checksums_path = checksums_path or sources.default_checksums_path()
     self._verify = verify
     super().__init__(**kwargs)
 
@@ -95,8 +90,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
   def download_and_prepare(self, *args, download_config=None, **kwargs):
     """Refuses to reuse a dataset built from other archives (say a one-archive trial)."""
     self._explicit_manual_dir = download_config.manual_dir if download_config else None
-    info_path = posixpath.join(self.data_dir, "dataset_info.json")
-    if tf.io.gfile.exists(info_path):
+    if (epath.Path(self.data_dir) / "dataset_info.json").exists():
       built = tuple(self.info.metadata.get("archives", ()))
       if built and built != self._archive_names:
         raise sources.SourceError(
@@ -195,14 +189,14 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     )
 
     def finish() -> tfds.core.SplitInfo:
-      if not tf.io.gfile.exists(outputs.split_info_path):
+      split_info_path = epath.Path(outputs.split_info_path)
+      if not split_info_path.exists():
         raise PipelineDidNotRunError(
             f"The Beam pipeline finished without writing {outputs.split_info_path}"
             " (a dry run, or a runner that does not wait for the job)."
         )
-      with tf.io.gfile.GFile(outputs.split_info_path) as stream:
-        split_info = json.load(stream)
-      tf.io.gfile.remove(outputs.split_info_path)
+      split_info = json.loads(split_info_path.read_text())
+      split_info_path.unlink()
       return tfds.core.SplitInfo(
           name=split_name,
           shard_lengths=split_info["shard_lengths"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import posixpath
 from typing import Iterable, Sequence
 
@@ -22,6 +23,8 @@ ARCHIVE_NAMES = tuple(f"PASS.{i}.tar" for i in range(10))
 METADATA_NAME = "pass_metadata.csv"
 ALL_NAMES = ARCHIVE_NAMES + (METADATA_NAME,)
 VERIFY_MODES = ("size", "sha256", "none")
+PUBLISHED_CHECKSUMS = os.path.join(os.path.dirname(__file__), "checksums.tsv")
+CHECKSUMS_ENV = "PASS_TFDS_CHECKSUMS"
 
 
 class SourceError(RuntimeError):
@@ -34,6 +37,15 @@ class FileChecksum:
   size: int
   sha256: str
   name: str
+
+
+def default_checksums_path() -> str:
+  """The published checksums, unless `PASS_TFDS_CHECKSUMS` names another file.
+
+  The variable serves `tfds build` on a generated or custom corpus, which has
+  no flag for builder arguments; `beam_runner.py` has `--checksums`.
+  """
+  return os.environ.get(CHECKSUMS_ENV) or PUBLISHED_CHECKSUMS
 
 
 def url_for(name: str) -> str:

@@ -19,9 +19,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from tensorflow_datasets.core import example_serializer, file_adapters, naming
 from tensorflow_datasets.core.utils import shard_utils
-import tensorflow as tf
 
-from pass_tfds import accounting, archives, features, images, metadata, plan
+from pass_tfds import accounting, archives, features, images, metadata, plan, shard_files
 
 _NS = accounting.METRICS_NAMESPACE
 _LOG = logging.getLogger(__name__)
@@ -229,7 +228,6 @@ class WriteShardFn(beam.DoFn):
   def setup(self):
     self._features = features.features_dict()
     self._serializer = example_serializer.ExampleSerializer(self._features.get_serialized_info())
-    self._adapter = file_adapters.ADAPTER_FOR_FORMAT[self._file_format]
     self._reader = archives.MemberReader([archive.path for archive in self._archives])
 
   def teardown(self):
@@ -260,15 +258,15 @@ class WriteShardFn(beam.DoFn):
         counts.add_written(self._archives[member.archive].name, prepared.reencoded)
         self._written.inc()
         sizes.append(len(serialized))
-        yield example.key, serialized
+        yield serialized
 
   def process(self, shard: plan.PlannedShard):
     counts = accounting.BuildCounts()
     sizes: list[int] = []
     path = self._template.sharded_filepath(shard_index=shard.index, num_shards=shard.num_shards)
     partial = f"{path}.incomplete"
-    self._adapter.write_examples(partial, self._records(shard, counts, sizes))
-    tf.io.gfile.rename(partial, str(path), overwrite=True)
+    shard_files.write_shard(partial, self._records(shard, counts, sizes), self._file_format)
+    shard_files.rename(partial, str(path))
     self._shards.inc()
     _LOG.info(
         "Wrote shard %d/%d: %d images, %d skipped.",
@@ -319,24 +317,22 @@ def finalize_split(
   kept = [result for result in results if result.num_examples]
   for result in results:
     if not result.num_examples:
-      tf.io.gfile.remove(result.path)
+      shard_files.delete(result.path)
   if len(kept) != len(results):  # Renumber so that shard names have no gaps.
     for new_index, result in enumerate(kept):
       new_path = str(template.sharded_filepath(shard_index=new_index, num_shards=len(kept)))
-      tf.io.gfile.rename(result.path, new_path, overwrite=True)
+      shard_files.rename(result.path, new_path)
   split_info = {
       "shard_lengths": [result.num_examples for result in kept],
       "num_bytes": sum(result.num_bytes for result in kept),
   }
-  with tf.io.gfile.GFile(outputs.split_info_path, "w") as stream:
-    stream.write(json.dumps(split_info))
+  shard_files.write_text(outputs.split_info_path, json.dumps(split_info))
   report = counts.to_report(
       report_extra.get("archives", []),
       **{key: value for key, value in report_extra.items() if key != "archives"},
       shards=len(kept),
   )
-  with tf.io.gfile.GFile(outputs.report_path, "w") as stream:
-    stream.write(accounting.report_json(report))
+  shard_files.write_text(outputs.report_path, accounting.report_json(report))
 
 
 class WriteShards(beam.PTransform):
