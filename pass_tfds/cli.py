@@ -15,7 +15,9 @@ import json
 import logging
 import os
 import posixpath
+import re
 import sys
+import threading
 import time
 from typing import Sequence
 
@@ -111,6 +113,48 @@ def explain(error: BaseException) -> str | None:
   return None
 
 
+class ShardProgress(threading.Thread):
+  """Prints shards as they appear in the build folder: works for every runner.
+
+  Beam's DirectRunner does not forward workers' INFO logs, and Dataflow's go
+  to the console; the finished shard files are the progress that counts.
+  """
+
+  _SHARD = re.compile(r"-(\d{5})-of-(\d{5})$")
+
+  def __init__(self, dataset_dir: str, interval: float = 2.0):
+    super().__init__(daemon=True)
+    # TFDS builds into <config>/incomplete.XXXXXX_<version>/ and renames it at the end.
+    parent, version = posixpath.split(dataset_dir.rstrip("/"))
+    self._pattern = posixpath.join(parent, f"incomplete.*_{version}", "*-train.*-of-*")
+    self._interval = interval
+    self._done = threading.Event()
+    self._began = time.time()
+
+  def run(self) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
+    reported = 0
+    while not self._done.wait(self._interval):
+      try:
+        matched = FileSystems.match([self._pattern])[0].metadata_list
+      except Exception:  # pylint: disable=broad-except  (folder not there yet)
+        continue
+      shards = [m for m in matched if self._SHARD.search(m.path)]
+      if shards and len(shards) != reported:
+        reported = len(shards)
+        total = int(self._SHARD.search(shards[0].path).group(2))
+        size = sum(m.size_in_bytes for m in shards)
+        print(
+            f"  [{time.time() - self._began:6.1f} s] shards written: {reported}/{total}"
+            f" ({size / 1e6:,.0f} MB)",
+            flush=True,
+        )
+
+  def stop(self) -> None:
+    self._done.set()
+
+
 def summarize(report: dict, seconds: float, data_path: str) -> str:
   skipped = ", ".join(f"{reason} {count:,}" for reason, count in report["skipped"].items()) or "none"
   lines = [
@@ -166,6 +210,8 @@ def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
   )
   print(f"Building pass_dataset/{args.config} with Beam flags: {' '.join(flags)}", flush=True)
   started = time.time()
+  progress = ShardProgress(os.fspath(builder.data_path))
+  progress.start()
   try:
     builder.download_and_prepare(download_config=download_config)
   except PipelineDidNotRunError:
@@ -179,6 +225,8 @@ def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
       raise
     print(f"error: {message}", file=sys.stderr)
     return 2
+  finally:
+    progress.stop()
   seconds = time.time() - started
   report = json.loads((builder.data_path / "build_report.json").read_text())
   print(summarize(report, seconds, os.fspath(builder.data_path)), flush=True)

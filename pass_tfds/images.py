@@ -22,9 +22,8 @@ MAX_PIXELS = 64_000_000
 REENCODE_QUALITY = 95  # For `full`: formats that must become JPEG.
 _THREE_CHANNEL_JPEG_MODES = frozenset({"RGB", "YCbCr"})
 _JPEG_FORMATS = frozenset({"JPEG", "MPO"})
-
-# Pillow refuses bombs itself above 2 * MAX_IMAGE_PIXELS; we check first.
-Image.MAX_IMAGE_PIXELS = None
+# Pillow's own limit (about 179 megapixels, raised as DecompressionBombError)
+# is left as it is for everyone; ours is lower and checked from the header.
 
 
 class SkipImage(Exception):
