@@ -6,11 +6,10 @@ so the same code reads a local path or `gs://bucket/PASS.0.tar` on Dataflow.
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
 import tarfile
-from typing import IO, Iterator
+from typing import IO, Iterator, NamedTuple
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -25,8 +24,7 @@ class ArchiveError(RuntimeError):
   """An archive cannot be read as a complete tar file."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Member:
+class Member(NamedTuple):
   """Where one regular file lies inside an archive."""
 
   archive: int  # Position of the archive in the build's archive list.
@@ -35,8 +33,7 @@ class Member:
   size: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class IndexedMember:
+class IndexedMember(NamedTuple):
   """A member and what its name says about it."""
 
   member: Member

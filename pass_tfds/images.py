@@ -43,33 +43,58 @@ class PreparedImage:
   reencoded: bool
 
 
-def jpeg_is_complete(data: bytes) -> bool:
-  """True when a JPEG's marker structure reaches an end-of-image marker.
+@dataclasses.dataclass(frozen=True, slots=True)
+class JpegHeader:
+  width: int
+  height: int
+  components: int  # 3 for colour (YCbCr or RGB), 1 grayscale, 4 CMYK.
+  complete: bool  # Reaches an end-of-image marker after the main scan.
 
-  Walks the header segments to the first start-of-scan of the main image (so an
-  EXIF thumbnail's EOI does not count), then looks for EOI (from the end) in the scan data,
-  where 0xFF bytes are always stuffed, so FF D9 can only be a real marker.
+
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def scan_jpeg(data: bytes) -> JpegHeader | None:
+  """Reads a JPEG's frame header and checks it is complete, without decoding.
+
+  Walks the marker segments to the first start-of-scan of the main image (so
+  an EXIF thumbnail's EOI does not count), then looks for EOI, searching from
+  the end, in the scan data: 0xFF bytes there are always stuffed, so FF D9 can
+  only be a real marker. None when the bytes are not a JPEG with a frame header.
   """
   if not data.startswith(b"\xff\xd8"):
-    return False
+    return None
   position, end = 2, len(data)
+  frame = None
   while position + 4 <= end:
     if data[position] != 0xFF:
-      return False
+      return None
     marker = data[position + 1]
     if marker == 0xFF:  # Fill byte.
       position += 1
       continue
-    if marker == 0xD9:
-      return False  # EOI before any scan.
     if 0xD0 <= marker <= 0xD7 or marker == 0x01:
       position += 2
       continue
+    if marker == 0xD9:  # EOI before any scan.
+      break
     length = int.from_bytes(data[position + 2:position + 4], "big")
+    if marker in _SOF_MARKERS and frame is None and position + 10 <= end:
+      height = int.from_bytes(data[position + 5:position + 7], "big")
+      width = int.from_bytes(data[position + 7:position + 9], "big")
+      frame = (width, height, data[position + 9])
     position += 2 + length
     if marker == 0xDA:
-      return data.rfind(b"\xff\xd9", position) != -1
-  return False
+      if frame is None:
+        return None
+      return JpegHeader(*frame, complete=data.rfind(b"\xff\xd9", position) != -1)
+  return JpegHeader(*frame, complete=False) if frame else None
+
+
+def jpeg_is_complete(data: bytes) -> bool:
+  """True when a JPEG's marker structure reaches its end-of-image marker."""
+  header = scan_jpeg(data)
+  return header is not None and header.complete
 
 
 def short_side_size(width: int, height: int, short_side: int) -> tuple[int, int]:
@@ -135,6 +160,14 @@ def _encode_jpeg(image: Image.Image, quality: int) -> bytes:
 
 def prepare_full(data: bytes, max_pixels: int = MAX_PIXELS) -> PreparedImage:
   """The `full` config: the original bytes when possible, else an RGB JPEG."""
+  header = scan_jpeg(data)
+  if (
+      header is not None
+      and header.complete
+      and header.components == 3
+      and 0 < header.width * header.height <= max_pixels
+  ):  # The common case, decided from the header alone: no decoding.
+    return PreparedImage(data, header.width, header.height, reencoded=False)
   image = _open(data, max_pixels)
   width, height = image.size
   if image.format in _JPEG_FORMATS:

@@ -8,12 +8,11 @@ a hash like `1234e567` into a float, which crashed the catalog builder.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime
 import io
 import math
 import re
-from typing import IO, Iterator
+from typing import IO, Iterator, NamedTuple
 
 EXPECTED_HEADER = ("", "unickname", "datetaken", "licensename", "hash", "latitude", "longitude")
 
@@ -25,8 +24,7 @@ class MetadataFormatError(ValueError):
   """The metadata CSV does not have PASS's layout."""
 
 
-@dataclasses.dataclass(frozen=True)
-class ImageMetadata:
+class ImageMetadata(NamedTuple):
   """One CSV row, parsed into the dataset's feature values."""
 
   row: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import hashlib
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from pass_tfds.archives import IndexedMember, Member, join_key
 from pass_tfds.metadata import ImageMetadata
@@ -18,8 +18,7 @@ from pass_tfds.metadata import ImageMetadata
 _KEY_SALT = b"pass_dataset/train/"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class PlannedExample:
+class PlannedExample(NamedTuple):
   """One unique image: where its copies lie, in the order to try them."""
 
   key: bytes  # Position in the shuffled dataset order.
