@@ -1,0 +1,64 @@
+"""The package as users install it: wheel contents, registration, the catalog's `pass`."""
+
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+  out = tmp_path_factory.mktemp("wheel")
+  subprocess.run(
+      [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), REPO],
+      check=True, capture_output=True,
+  )
+  (path,) = out.glob("pass_tfds-*.whl")
+  return path
+
+
+def test_wheel_carries_checksums_and_dataset_files(wheel):
+  names = set(zipfile.ZipFile(wheel).namelist())
+  for name in ("checksums.tsv", "README.md", "CITATIONS.bib", "TAGS.txt", "dummy_data/pass_metadata.csv"):
+    assert f"pass_tfds/{name}" in names
+
+
+def test_installed_wheel_uses_its_checksums(wheel, tmp_path):
+  target = tmp_path / "site"
+  subprocess.run(
+      [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+      check=True,
+  )
+  script = (
+      "import pass_tfds, tensorflow_datasets as tfds\n"
+      "assert pass_tfds.__file__.startswith(%r), pass_tfds.__file__\n"
+      "infos = tfds.builder_cls('pass_dataset').url_infos\n"
+      "print(len(infos), int(infos['https://zenodo.org/record/6615455/files/PASS.9.tar'].size),"
+      " infos['https://zenodo.org/record/6615455/files/pass_metadata.csv'].checksum)\n"
+  ) % str(target)
+  env = dict(os.environ, PYTHONPATH=str(target), TF_CPP_MIN_LOG_LEVEL="3")
+  result = subprocess.run(
+      [sys.executable, "-c", script], check=True, capture_output=True, text=True, env=env, cwd=tmp_path
+  )
+  assert result.stdout.split() == [
+      "11", "11152302080", "8b6fde80b48326bda9da0a7c48f92146a58a847f76a1dc40603b7e4f73f5e798"
+  ]
+
+
+def test_catalog_pass_untouched():
+  import tensorflow_datasets as tfds
+
+  before = tfds.builder_cls("pass")
+  import pass_tfds
+
+  after = tfds.builder_cls("pass")
+  assert before is after
+  assert after.__module__.startswith("tensorflow_datasets.")
+  assert after.name == "pass"
+  assert tfds.builder_cls("pass_dataset") is pass_tfds.PassDataset
+  features = tfds.builder("pass", data_dir="/nonexistent-never-built").info.features
+  assert "image/creator_uname" in features  # The catalog's own feature names.
