@@ -382,6 +382,19 @@ _NON_LATIN = ("日本語の写真", "山田太郎", "Кирилл", "Кирил�
 _QUOTED = ('the "real" joe', "O'Brien photos", '"Mad" Max', "Joe's pics", 'say "cheese"')
 _COMMAS = ("Smith, John", "photos, etc.", "Lee, Ann & Bob", "Paris, France", "me, myself, i")
 _NULLISH = ("NA", "null", "nan", "None", "N/A")
+# The strings pandas' read_csv turns into NaN by default (pandas._libs.parsers.STR_NA_VALUES,
+# pandas 1.x-3.x): a username among them crashes the TFDS catalog's `pass` builder.
+PANDAS_NA_STRINGS = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+})
+
+
+def _pandas_safe(name: str) -> str:
+  """`name`, or a variant pandas reads as a string when it would read `name` as NaN."""
+  while name in PANDAS_NA_STRINGS or name.strip() in PANDAS_NA_STRINGS:
+    name = f"{name}_"
+  return name
 
 
 def _username(rng: random.Random, plain: bool = False) -> str:
@@ -424,7 +437,8 @@ def _random_fields(rng: random.Random, names: Sequence[str]) -> tuple[str, str, 
   return name, taken, "", ""
 
 
-def _write_sample_csv(path: str, seed: int, image_hashes: list[str], rows: int) -> int:
+def _write_sample_csv(path: str, seed: int, image_hashes: list[str], rows: int,
+                      pandas_safe_usernames: bool = False) -> int:
   """Writes `rows` rows in random order: one per image (while rows last), the rest
   for hashes without an image. Returns the number of images that got a row."""
   rng = random.Random(f"pass-sample/{seed}/csv")
@@ -432,6 +446,8 @@ def _write_sample_csv(path: str, seed: int, image_hashes: list[str], rows: int) 
   rng.shuffle(with_row)
   slots = dict(zip(rng.sample(range(rows), len(with_row)), with_row))
   names = _username_pool(rng, max(50, min(20000, rows // 30)))
+  if pandas_safe_usernames:  # Same random draws; only the NaN-looking names change.
+    names = [_pandas_safe(name) for name in names]
   taken = set(image_hashes)
   extra = 0
   with open(path, "w", encoding="utf-8", newline="") as f:
@@ -491,13 +507,18 @@ def _sample_archive_job(job: tuple[str, list[tuple[int, str]], int, _Encoding]
 
 def write_sample(out_dir: str, num_images: int, *, num_archives: int = 10, seed: int = 0,
                  image_kb: int = 80, csv_rows: int | None = None, write_checksums: bool = True,
-                 processes: int | None = None) -> SampleManifest:
+                 processes: int | None = None,
+                 pandas_safe_usernames: bool = False) -> SampleManifest:
   """Writes `num_images` JPEGs over `num_archives` tars plus the metadata CSV.
 
   `csv_rows` (default `num_images`) larger than `num_images` adds rows for
   hashes without an image; smaller leaves random images without a row.
   `processes` defaults to the available CPUs for large samples; the output is
   identical whatever the number of processes.
+  `pandas_safe_usernames` avoids usernames that pandas' `read_csv` reads as NaN
+  (`NA`, `null`, `nan`, `None`, `N/A`, ...: `PANDAS_NA_STRINGS`) by appending
+  `_` to them, so that the TFDS catalog's `pass` builder can read the CSV; the
+  default keeps them, as the real data has such names. Archives are the same.
   """
   if num_images < 0 or num_archives < 1 or image_kb <= 0 or (csv_rows is not None and csv_rows < 0):
     raise ValueError("need num_images >= 0, num_archives >= 1, image_kb > 0, csv_rows >= 0")
@@ -525,7 +546,7 @@ def write_sample(out_dir: str, num_images: int, *, num_archives: int = 10, seed:
 
   rows = num_images if csv_rows is None else csv_rows
   csv_path = os.path.join(out_dir, METADATA_FILE)
-  with_row = _write_sample_csv(csv_path, seed, hashes, rows)
+  with_row = _write_sample_csv(csv_path, seed, hashes, rows, pandas_safe_usernames)
   if write_checksums:
     files = {name: (size, sha) for name, (size, sha, _) in zip(archives, results)}
     files[METADATA_FILE] = _sha256_file(csv_path)
