@@ -127,9 +127,6 @@ class PlanShardsFn(beam.DoFn):
   def process(self, unused_impulse, indexes: Sequence[ArchiveIndex], found: dict):
     members = (member for index in indexes for member in index.members)
     examples = plan.plan_examples(members, found)
-    counts = accounting.BuildCounts()
-    counts.images_without_metadata = sum(1 for example in examples if example.metadata is None)
-    Metrics.counter(_NS, "images_without_metadata").inc(counts.images_without_metadata)
     if not examples:
       raise ValueError(
           "The archives hold no usable image: nothing to build. Check that --manual_dir"
@@ -140,7 +137,6 @@ class PlanShardsFn(beam.DoFn):
     shards = plan.split_into_shards(examples, num_shards)
     _LOG.info("Planned %d images in %d shards.", len(examples), len(shards))
     yield from shards
-    yield beam.pvalue.TaggedOutput("counts", counts)
 
 
 class PlanPassShards(beam.PTransform):
@@ -191,10 +187,10 @@ class PlanPassShards(beam.PTransform):
             PlanShardsFn(self._shard_config),
             beam.pvalue.AsList(indexed.index),
             beam.pvalue.AsSingleton(found.rows),
-        ).with_outputs("counts", main="shards")
+        )
     )
-    counts = (indexed.counts, found.counts, planned.counts) | "PlanCounts" >> beam.Flatten()
-    return planned.shards, counts
+    counts = (indexed.counts, found.counts) | "PlanCounts" >> beam.Flatten()
+    return planned, counts
 
 
 def _usable_keys(index: ArchiveIndex) -> frozenset[str]:
@@ -224,6 +220,7 @@ class WriteShardFn(beam.DoFn):
     self._written = Metrics.counter(_NS, "written")
     self._skipped = Metrics.counter(_NS, "skipped")
     self._shards = Metrics.counter(_NS, "written_shards")
+    self._without_metadata = Metrics.counter(_NS, "images_without_metadata")
 
   def setup(self):
     self._features = features.features_dict()
@@ -257,6 +254,9 @@ class WriteShardFn(beam.DoFn):
         serialized = self._serializer.serialize_example(self._features.encode_example(values))
         counts.add_written(self._archives[member.archive].name, prepared.reencoded)
         self._written.inc()
+        if example.metadata is None:
+          counts.images_without_metadata += 1
+          self._without_metadata.inc()
         sizes.append(len(serialized))
         yield serialized
 
