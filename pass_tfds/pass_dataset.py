@@ -88,9 +88,13 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     )
 
   def download_and_prepare(self, *args, download_config=None, **kwargs):
-    """Refuses to reuse a dataset built from other archives (say a one-archive trial)."""
+    """Refuses to reuse a dataset built from other archives (say a one-archive trial).
+
+    Overwriting it (`--overwrite`, TFDS's REUSE_CACHE_IF_EXISTS) is fine.
+    """
     self._explicit_manual_dir = download_config.manual_dir if download_config else None
-    if (epath.Path(self.data_dir) / "dataset_info.json").exists():
+    overwrite = download_config is not None and download_config.download_mode.overwrite_dataset
+    if not overwrite and (epath.Path(self.data_dir) / "dataset_info.json").exists():
       built = tuple(self.info.metadata.get("archives", ()))
       if built and built != self._archive_names:
         raise sources.SourceError(
