@@ -12,7 +12,7 @@ import datetime
 import io
 import math
 import re
-from typing import IO, Iterator, NamedTuple
+from typing import IO, Iterator, NamedTuple, Sequence
 
 EXPECTED_HEADER = ("", "unickname", "datetaken", "licensename", "hash", "latitude", "longitude")
 
@@ -112,8 +112,8 @@ def check_header(header: list[str], source: str) -> None:
     )
 
 
-def iter_rows(stream: IO[bytes], source: str) -> Iterator[tuple[int, dict[str, str]]]:
-  """Yields (1-based data row number, raw fields) from a binary CSV stream.
+def iter_values(stream: IO[bytes], source: str) -> Iterator[tuple[int, list[str]]]:
+  """Yields (1-based data row number, the row's 7 values) from a binary CSV stream.
 
   Quoted commas and newlines inside a username are handled by the csv module.
   """
@@ -126,18 +126,32 @@ def iter_rows(stream: IO[bytes], source: str) -> Iterator[tuple[int, dict[str, s
         f"{source} is empty. Re-download pass_metadata.csv from https://zenodo.org/record/6615455."
     ) from None
   check_header(header, source)
-  names = EXPECTED_HEADER
+  width = len(EXPECTED_HEADER)
   try:
     for number, values in enumerate(reader, start=1):
-      if len(values) != len(names):
+      if len(values) != width:
         raise MetadataFormatError(
-            f"{source}: data row {number} has {len(values)} fields instead of {len(names)}"
+            f"{source}: data row {number} has {len(values)} fields instead of {width}"
             f" ({values!r}). The file is damaged: re-download pass_metadata.csv from"
             " https://zenodo.org/record/6615455."
         )
-      yield number, dict(zip(names, values))
+      yield number, values
   except (csv.Error, UnicodeDecodeError) as error:
     raise MetadataFormatError(
         f"{source}: cannot be read as UTF-8 CSV ({error}). Re-download pass_metadata.csv from"
         " https://zenodo.org/record/6615455."
     ) from error
+
+
+def iter_rows(stream: IO[bytes], source: str) -> Iterator[tuple[int, dict[str, str]]]:
+  """Like `iter_values`, with each row as a {column: value} dict."""
+  for number, values in iter_values(stream, source):
+    yield number, dict(zip(EXPECTED_HEADER, values))
+
+
+HASH_COLUMN = EXPECTED_HEADER.index("hash")
+
+
+def parse_values(values: Sequence[str], row_number: int) -> ImageMetadata:
+  """Parses one row given as its 7 CSV values (see `iter_values`)."""
+  return parse_row(dict(zip(EXPECTED_HEADER, values)), row_number)

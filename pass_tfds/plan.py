@@ -10,10 +10,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 import hashlib
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 from pass_tfds.archives import IndexedMember, Member, join_key
-from pass_tfds.metadata import ImageMetadata
 
 _KEY_SALT = b"pass_dataset/train/"
 
@@ -24,7 +23,7 @@ class PlannedExample(NamedTuple):
   key: bytes  # Position in the shuffled dataset order.
   hash: str  # As written in the member's file name.
   candidates: tuple[Member, ...]  # Same hash; first readable one is written.
-  metadata: ImageMetadata | None
+  metadata: Any  # The image's CSV row as found (parsed where it is written), or None.
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -41,7 +40,7 @@ def shuffle_key(image_hash: str) -> bytes:
 
 def plan_examples(
     members: Iterable[IndexedMember],
-    metadata: Mapping[str, ImageMetadata],
+    metadata: Mapping[str, Any],
 ) -> list[PlannedExample]:
   """Groups image members by hash, attaches their CSV row, sorts by shuffle key.
 

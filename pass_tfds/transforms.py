@@ -83,49 +83,36 @@ class IndexArchiveFn(beam.DoFn):
     yield beam.pvalue.TaggedOutput("counts", counts)
 
 
-class ReadMetadataFn(beam.DoFn):
-  """The CSV -> {join key: ImageMetadata} for the hashes present in the archives.
-
-  Rows are streamed and dropped unless an archive holds their image, so a
-  1.4-million-row CSV costs time, not memory.
-  """
-
-  def __init__(self):
-    self._rows = Metrics.counter(_NS, "metadata_rows")
-    self._without_image = Metrics.counter(_NS, "metadata_rows_without_image")
-
-  def process(self, path: str, present_keys: frozenset[str]):
-    counts = accounting.BuildCounts()
-    found: dict[str, metadata.ImageMetadata] = {}
-    name = posixpath.basename(path)
-    with archives.open_file(path) as stream:
-      for number, fields in metadata.iter_rows(stream, name):
-        counts.metadata_rows += 1
-        key = archives.join_key(fields["hash"])
-        if key not in present_keys:
-          counts.metadata_rows_without_image += 1
-          continue
-        if key in found:
-          counts.duplicate_metadata_rows += 1
-          continue
-        row = metadata.parse_row(fields, number)
-        counts.invalid_dates += int(row.date_invalid)
-        counts.invalid_gps += int(row.gps_invalid)
-        found[key] = row
-    self._rows.inc(counts.metadata_rows)
-    self._without_image.inc(counts.metadata_rows_without_image)
-    yield found
-    yield beam.pvalue.TaggedOutput("counts", counts)
-
-
 class PlanShardsFn(beam.DoFn):
-  """All archive indexes + metadata -> ordered `PlannedShard`s."""
+  """Metadata CSV path + all archive indexes -> ordered `PlannedShard`s.
+
+  The CSV is streamed and each row kept, as its raw values, only when an
+  archive holds its image, so a 1.4-million-row CSV costs time, not memory.
+  Rows are parsed later, in parallel, where their image is written.
+  """
 
   def __init__(self, shard_config: shard_utils.ShardConfig):
     self._shard_config = shard_config
+    self._rows = Metrics.counter(_NS, "metadata_rows")
+    self._without_image = Metrics.counter(_NS, "metadata_rows_without_image")
 
-  def process(self, unused_impulse, indexes: Sequence[ArchiveIndex], found: dict):
-    members = (member for index in indexes for member in index.members)
+  def process(self, metadata_path: str, indexes: Sequence[ArchiveIndex]):
+    members = [member for index in indexes for member in index.members]
+    present = {archives.join_key(member.hash) for member in members}
+    counts = accounting.BuildCounts()
+    found: dict[str, tuple[int, list[str]]] = {}
+    with archives.open_file(metadata_path) as stream:
+      for number, values in metadata.iter_values(stream, posixpath.basename(metadata_path)):
+        counts.metadata_rows += 1
+        key = archives.join_key(values[metadata.HASH_COLUMN])
+        if key not in present:
+          counts.metadata_rows_without_image += 1
+        elif key in found:
+          counts.duplicate_metadata_rows += 1
+        else:
+          found[key] = (number, values)
+    self._rows.inc(counts.metadata_rows)
+    self._without_image.inc(counts.metadata_rows_without_image)
     examples = plan.plan_examples(members, found)
     if not examples:
       raise ValueError(
@@ -137,6 +124,7 @@ class PlanShardsFn(beam.DoFn):
     shards = plan.split_into_shards(examples, num_shards)
     _LOG.info("Planned %d images in %d shards.", len(examples), len(shards))
     yield from shards
+    yield beam.pvalue.TaggedOutput("counts", counts)
 
 
 class PlanPassShards(beam.PTransform):
@@ -166,39 +154,16 @@ class PlanPassShards(beam.PTransform):
         | "SpreadArchives" >> beam.Reshuffle()
         | "IndexArchives" >> beam.ParDo(IndexArchiveFn(self._strict)).with_outputs("counts", main="index")
     )
-    present_keys = (
-        indexed.index
-        | "HashesInArchive" >> beam.Map(_usable_keys)
-        | "HashesInAllArchives" >> beam.CombineGlobally(_union).without_defaults()
-    )
-    found = (
-        pbegin
-        | "MetadataFile" >> beam.Create([self._metadata_path])
-        | "ReadMetadata"
-        >> beam.ParDo(ReadMetadataFn(), beam.pvalue.AsSingleton(present_keys)).with_outputs(
-            "counts", main="rows"
-        )
-    )
     planned = (
         pbegin
-        | "StartPlanning" >> beam.Create([None])
+        | "MetadataFile" >> beam.Create([self._metadata_path])
         | "PlanShards"
         >> beam.ParDo(
-            PlanShardsFn(self._shard_config),
-            beam.pvalue.AsList(indexed.index),
-            beam.pvalue.AsSingleton(found.rows),
-        )
+            PlanShardsFn(self._shard_config), beam.pvalue.AsList(indexed.index)
+        ).with_outputs("counts", main="shards")
     )
-    counts = (indexed.counts, found.counts) | "PlanCounts" >> beam.Flatten()
-    return planned, counts
-
-
-def _usable_keys(index: ArchiveIndex) -> frozenset[str]:
-  return frozenset(archives.join_key(m.hash) for m in index.members)
-
-
-def _union(key_sets) -> frozenset[str]:
-  return frozenset().union(*key_sets)
+    counts = (indexed.counts, planned.counts) | "PlanCounts" >> beam.Flatten()
+    return planned.shards, counts
 
 
 class WriteShardFn(beam.DoFn):
@@ -250,11 +215,16 @@ class WriteShardFn(beam.DoFn):
           self._skip(counts, member, skip.reason, skip.detail)
           continue
         chosen = member
-        values = features.example_values(example.hash, prepared, example.metadata)
+        row = None
+        if example.metadata is not None:
+          row = metadata.parse_values(example.metadata[1], example.metadata[0])
+          counts.invalid_dates += int(row.date_invalid)
+          counts.invalid_gps += int(row.gps_invalid)
+        values = features.example_values(example.hash, prepared, row)
         serialized = self._serializer.serialize_example(self._features.encode_example(values))
         counts.add_written(self._archives[member.archive].name, prepared.reencoded)
         self._written.inc()
-        if example.metadata is None:
+        if row is None:
           counts.images_without_metadata += 1
           self._without_metadata.inc()
         sizes.append(len(serialized))
