@@ -7,7 +7,6 @@ images everywhere.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import hashlib
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
@@ -33,37 +32,58 @@ class PlannedShard:
   examples: tuple[PlannedExample, ...]
 
 
-def shuffle_key(image_hash: str) -> bytes:
-  """A deterministic pseudo-random position, as TFDS does with example keys."""
-  return hashlib.blake2b(_KEY_SALT + join_key(image_hash).encode(), digest_size=16).digest()
+def shuffle_key(key: str) -> bytes:
+  """A deterministic pseudo-random position for a join key, as TFDS does with example keys."""
+  return hashlib.blake2b(_KEY_SALT + key.encode(), digest_size=16).digest()
 
 
-def plan_examples(
-    members: Iterable[IndexedMember],
-    metadata: Mapping[str, Any],
+def group_by_hash(members: Iterable[IndexedMember]) -> dict[str, list[IndexedMember]]:
+  """Usable image members grouped by join key (copies of one hash together)."""
+  groups: dict[str, list[IndexedMember]] = {}
+  for indexed in members:
+    if indexed.skip_reason is None and indexed.hash is not None:
+      key = join_key(indexed.hash)
+      copies = groups.get(key)
+      if copies is None:
+        groups[key] = [indexed]
+      else:
+        copies.append(indexed)
+  return groups
+
+
+def _location(indexed: IndexedMember) -> tuple[int, int]:
+  return indexed.member.archive, indexed.member.offset
+
+
+def plan_groups(
+    groups: Mapping[str, list[IndexedMember]], metadata: Mapping[str, Any]
 ) -> list[PlannedExample]:
-  """Groups image members by hash, attaches their CSV row, sorts by shuffle key.
+  """One `PlannedExample` per hash with its CSV row, sorted by shuffle key.
 
   Copies of one hash are tried in (archive, offset) order, so the same copy
   wins on every run.
   """
-  by_key: dict[str, list[IndexedMember]] = collections.defaultdict(list)
-  for indexed in members:
-    if indexed.skip_reason is None and indexed.hash is not None:
-      by_key[join_key(indexed.hash)].append(indexed)
   planned = []
-  for key, copies in by_key.items():
-    copies.sort(key=lambda m: (m.member.archive, m.member.offset))
+  for key, copies in groups.items():
+    if len(copies) > 1:
+      copies.sort(key=_location)
     planned.append(
         PlannedExample(
-            key=shuffle_key(key),
-            hash=copies[0].hash,
-            candidates=tuple(copy.member for copy in copies),
-            metadata=metadata.get(key),
+            shuffle_key(key),
+            copies[0].hash,
+            tuple(copy.member for copy in copies),
+            metadata.get(key),
         )
     )
-  planned.sort(key=lambda example: example.key)
+  planned.sort()
   return planned
+
+
+def plan_examples(
+    members: Iterable[IndexedMember], metadata: Mapping[str, Any]
+) -> list[PlannedExample]:
+  """Groups image members by hash, attaches their CSV row, sorts by shuffle key."""
+  return plan_groups(group_by_hash(members), metadata)
 
 
 def split_into_shards(examples: Sequence[PlannedExample], num_shards: int) -> list[PlannedShard]:

@@ -97,8 +97,7 @@ class PlanShardsFn(beam.DoFn):
     self._without_image = Metrics.counter(_NS, "metadata_rows_without_image")
 
   def process(self, metadata_path: str, indexes: Sequence[ArchiveIndex]):
-    members = [member for index in indexes for member in index.members]
-    present = {archives.join_key(member.hash) for member in members}
+    present = plan.group_by_hash(member for index in indexes for member in index.members)
     counts = accounting.BuildCounts()
     found: dict[str, tuple[int, list[str]]] = {}
     with archives.open_file(metadata_path) as stream:
@@ -113,7 +112,7 @@ class PlanShardsFn(beam.DoFn):
           found[key] = (number, values)
     self._rows.inc(counts.metadata_rows)
     self._without_image.inc(counts.metadata_rows_without_image)
-    examples = plan.plan_examples(members, found)
+    examples = plan.plan_groups(present, found)
     if not examples:
       raise ValueError(
           "The archives hold no usable image: nothing to build. Check that --manual_dir"
