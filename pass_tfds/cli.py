@@ -79,7 +79,7 @@ def beam_flags(extra: list[str], repo_dir: str | None) -> list[str]:
     if "--direct_running_mode" not in names:
       flags.append("--direct_running_mode=multi_processing")
     if "--direct_num_workers" not in names:
-      flags.append(f"--direct_num_workers={os.cpu_count() or 1}")
+      flags.append(f"--direct_num_workers={len(os.sched_getaffinity(0)) or 1}")
     if "--default_sdk_harness_log_level" not in names:  # Progress lines, not Beam's chatter.
       flags.append("--default_sdk_harness_log_level=WARNING")
       flags.append('--sdk_harness_log_level_overrides={"pass_tfds":"INFO"}')

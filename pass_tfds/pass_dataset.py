@@ -116,6 +116,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
       paths = sources.check_manual_files(os.fspath(manual_dir), names, checksums, self._verify)
     else:
       paths = sources.download_files(dl_manager, names)
+    sources.check_metadata_header(paths[sources.METADATA_NAME])
     self.info.metadata["archives"] = list(self._archive_names)
     self.info.metadata["complete"] = self._archive_names == sources.ARCHIVE_NAMES
     archive_list = [

@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 from apache_beam.io.filesystems import FileSystems
 import tensorflow_datasets as tfds
 
-from pass_tfds import archives
+from pass_tfds import archives, metadata
 
 RECORD_URL = "https://zenodo.org/record/6615455"
 ARCHIVE_NAMES = tuple(f"PASS.{i}.tar" for i in range(10))
@@ -134,6 +134,13 @@ def check_manual_files(
         " or --verify none.)"
     )
   return paths
+
+
+def check_metadata_header(path: str) -> None:
+  """Fails now, not after every archive is indexed, if the CSV is not PASS's."""
+  with archives.open_file(path) as stream:
+    for _ in metadata.iter_values(stream, posixpath.basename(path)):
+      break
 
 
 def download_files(dl_manager: tfds.download.DownloadManager, names: Iterable[str]) -> dict[str, str]:

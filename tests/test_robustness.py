@@ -464,7 +464,7 @@ def test_csv_with_a_wrong_header(corpus, tmp_path):
   message = error_line(result)
   assert message.startswith("error: MetadataFormatError: pass_metadata.csv: unexpected CSV header")
   assert "Re-download pass_metadata.csv" in message
-  assert not prepared_files(data_dir)
+  assert_no_pipeline_ran(result, data_dir)  # Caught before hours of indexing.
 
 
 def test_empty_manual_dir_names_every_missing_file_and_downloads_nothing(tmp_path):
