@@ -4,7 +4,7 @@
 bytes), reads the CSV keeping only rows whose hash is in an archive, and plans
 the shards: join, de-duplication, order and shard assignment. `WriteShards`
 reads each image by offset only in the step that writes its shard, so no image
-byte ever crosses a shuffle and memory does not grow with the data.
+byte ever crosses a shuffle: memory follows the number of images, not their bytes.
 """
 
 from __future__ import annotations
@@ -277,10 +277,16 @@ def finalize_split(
 ) -> None:
   """Checks the accounting, drops empty shards, writes split info and build report."""
   counts.check()
+  in_shards = sum(result.num_examples for result in results)
+  if in_shards != counts.written:
+    raise accounting.AccountingError(
+        f"The shards hold {in_shards} examples but {counts.written} images were counted as"
+        " written. Nothing was published; please report this with the build log."
+    )
   if counts.written == 0:
     raise ValueError(
-        f"No image could be written: {counts.members} members, skipped {dict(counts.skipped)}."
-        " See build_report.json's reasons; the archives may be damaged."
+        f"No image could be written: {counts.members} members, skipped {dict(counts.skipped)},"
+        f" for example {counts.skipped_examples}. The archives may be damaged: re-download them."
     )
   results = sorted(results, key=lambda result: result.index)
   kept = [result for result in results if result.num_examples]
