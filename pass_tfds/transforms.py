@@ -112,6 +112,7 @@ class PlanShardsFn(beam.DoFn):
           found[key] = (number, values)
     self._rows.inc(counts.metadata_rows)
     self._without_image.inc(counts.metadata_rows_without_image)
+    Metrics.counter(_NS, "duplicate_metadata_rows").inc(counts.duplicate_metadata_rows)
     examples = plan.plan_groups(present, found)
     if not examples:
       raise ValueError(
@@ -185,6 +186,8 @@ class WriteShardFn(beam.DoFn):
     self._skipped = Metrics.counter(_NS, "skipped")
     self._shards = Metrics.counter(_NS, "written_shards")
     self._without_metadata = Metrics.counter(_NS, "images_without_metadata")
+    self._invalid_dates = Metrics.counter(_NS, "invalid_dates")
+    self._invalid_gps = Metrics.counter(_NS, "invalid_gps")
 
   def setup(self):
     self._features = features.features_dict()
@@ -219,6 +222,8 @@ class WriteShardFn(beam.DoFn):
           row = metadata.parse_values(example.metadata[1], example.metadata[0])
           counts.invalid_dates += int(row.date_invalid)
           counts.invalid_gps += int(row.gps_invalid)
+          self._invalid_dates.inc(int(row.date_invalid))
+          self._invalid_gps.inc(int(row.gps_invalid))
         values = features.example_values(example.hash, prepared, row)
         serialized = self._serializer.serialize_example(self._features.encode_example(values))
         counts.add_written(self._archives[member.archive].name, prepared.reencoded)
