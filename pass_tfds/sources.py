@@ -54,6 +54,11 @@ def url_for(name: str) -> str:
 
 def read_checksums(path: str) -> dict[str, FileChecksum]:
   """Reads a TFDS `checksums.tsv` (url, size, sha256, file name) keyed by file name."""
+  if not FileSystems.exists(path):
+    raise SourceError(
+        f"Checksums file {path} does not exist. Pass --checksums (or PASS_TFDS_CHECKSUMS) a"
+        " TFDS checksums.tsv: url<TAB>size<TAB>sha256<TAB>file name, one line per file."
+    )
   entries = {}
   with archives.open_file(path) as stream:
     for number, line in enumerate(stream.read().decode("utf-8").splitlines(), start=1):

@@ -91,8 +91,9 @@ class PlanShardsFn(beam.DoFn):
   Rows are parsed later, in parallel, where their image is written.
   """
 
-  def __init__(self, shard_config: shard_utils.ShardConfig):
+  def __init__(self, shard_config: shard_utils.ShardConfig, archive_names: Sequence[str]):
     self._shard_config = shard_config
+    self._archive_names = list(archive_names)
     self._rows = Metrics.counter(_NS, "metadata_rows")
     self._without_image = Metrics.counter(_NS, "metadata_rows_without_image")
 
@@ -115,9 +116,10 @@ class PlanShardsFn(beam.DoFn):
     Metrics.counter(_NS, "duplicate_metadata_rows").inc(counts.duplicate_metadata_rows)
     examples = plan.plan_groups(present, found)
     if not examples:
-      raise ValueError(
-          "The archives hold no usable image: nothing to build. Check that --manual_dir"
-          " holds the PASS archives (see README)."
+      raise archives.ArchiveError(
+          f"{', '.join(self._archive_names)} hold no member named like a PASS image"
+          " (<hash>.jpg): nothing to build. Check that --manual_dir holds the PASS archives, or"
+          " re-download them from https://zenodo.org/record/6615455."
       )
     total_size = sum(example.candidates[0].size for example in examples)
     num_shards = self._shard_config.get_number_shards(total_size, len(examples))
@@ -159,7 +161,8 @@ class PlanPassShards(beam.PTransform):
         | "MetadataFile" >> beam.Create([self._metadata_path])
         | "PlanShards"
         >> beam.ParDo(
-            PlanShardsFn(self._shard_config), beam.pvalue.AsList(indexed.index)
+            PlanShardsFn(self._shard_config, [archive.name for archive in self._archives]),
+            beam.pvalue.AsList(indexed.index),
         ).with_outputs("counts", main="shards")
     )
     counts = (indexed.counts, planned.counts) | "PlanCounts" >> beam.Flatten()
@@ -289,7 +292,7 @@ def finalize_split(
         " written. Nothing was published; please report this with the build log."
     )
   if counts.written == 0:
-    raise ValueError(
+    raise archives.ArchiveError(
         f"No image could be written: {counts.members} members, skipped {dict(counts.skipped)},"
         f" for example {counts.skipped_examples}. The archives may be damaged: re-download them."
     )
