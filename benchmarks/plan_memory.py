@@ -17,7 +17,7 @@ import pickle
 import resource
 import time
 
-from pass_tfds import archives, metadata, plan
+from pass_tfds import archives, plan
 
 
 def main() -> None:
@@ -25,23 +25,28 @@ def main() -> None:
   parser.add_argument("--images", type=int, default=1_439_588)
   args = parser.parse_args()
   started = time.time()
-  members, found = [], {}
+  members: list[list[archives.IndexedMember]] = [[] for _ in range(10)]
+  found = {}
   for i in range(args.images):
     image_hash = hashlib.md5(str(i).encode()).hexdigest().lstrip("0")
     archive = i % 10
     member = archives.Member(archive, f"PASS.{archive}/{image_hash[:2]}/{image_hash}.jpg", i * 1024, 124_000)
-    members.append(archives.IndexedMember(member, image_hash, None))
-    found[archives.join_key(image_hash)] = metadata.ImageMetadata(
-        i, image_hash, f"flickr user {i}", "2012-08-09T18:00:20", 48.85, 2.35, "Attribution License"
-    )
+    members[archive].append(archives.IndexedMember(member, image_hash, None))
+    # As the pipeline keeps a CSV row: its number and raw values, parsed later by the writer.
+    found[archives.join_key(image_hash)] = (
+        i + 1, [str(i), f"flickr user {i}", "2012-08-09 18:00:20.0", "Attribution License", image_hash,
+                "48.85", "2.35"])
+  indexes = [plan.ArchiveIndex.from_members(archive, entries) for archive, entries in enumerate(members)]
+  del members
   built = time.time()
-  index_bytes = len(pickle.dumps(members, protocol=pickle.HIGHEST_PROTOCOL))
-  examples = plan.plan_examples(members, found)
-  shards = plan.split_into_shards(examples, 1024)
-  shard_bytes = sum(len(pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL)) for shard in shards)
+  index_bytes = len(pickle.dumps(indexes, protocol=pickle.HIGHEST_PROTOCOL))
+  with plan.gc_paused():
+    examples = plan.plan_examples(indexes, found)
+    shards = [plan.encode_shard(shard) for shard in plan.split_into_shards(examples, 1024)]
+  shard_bytes = sum(len(shard) for shard in shards)
   done = time.time()
   peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-  print(f"{len(examples):,} images planned into {len(shards)} shards in {done - built:.1f} s"
+  print(f"{len(examples):,} images planned and encoded into {len(shards)} shards in {done - built:.1f} s"
         f" (synthetic index built in {built - started:.1f} s)")
   print(f"serialized index: {index_bytes / 1e6:,.0f} MB; serialized shard plans: {shard_bytes / 1e6:,.0f} MB")
   print(f"peak RSS of this process: {peak_mb:,.0f} MB")

@@ -33,12 +33,6 @@ class Archive(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
-class ArchiveIndex:
-  archive: int
-  members: tuple[archives.IndexedMember, ...]
-
-
-@dataclasses.dataclass(frozen=True)
 class ShardResult:
   index: int
   path: str
@@ -55,7 +49,7 @@ def _fail_if_strict(strict: bool, archive: str, member: str, reason: str, detail
 
 
 class IndexArchiveFn(beam.DoFn):
-  """Archive -> its `ArchiveIndex`; members ruled out by name are counted here."""
+  """Archive -> its `plan.ArchiveIndex`; members ruled out by name are counted here."""
 
   def __init__(self, strict: bool):
     self._strict = strict
@@ -79,16 +73,17 @@ class IndexArchiveFn(beam.DoFn):
       else:
         usable.append(indexed)
     _LOG.info("Indexed %s: %d members, %d images.", archive.name, counts.members, len(usable))
-    yield ArchiveIndex(archive.index, tuple(usable))
+    yield plan.ArchiveIndex.from_members(archive.index, usable)
     yield beam.pvalue.TaggedOutput("counts", counts)
 
 
 class PlanShardsFn(beam.DoFn):
-  """Metadata CSV path + all archive indexes -> ordered `PlannedShard`s.
+  """Metadata CSV path + all archive indexes -> ordered shard plans (`plan.encode_shard`).
 
   The CSV is streamed and each row kept, as its raw values, only when an
   archive holds its image, so a 1.4-million-row CSV costs time, not memory.
-  Rows are parsed later, in parallel, where their image is written.
+  Rows are parsed later, in parallel, where their image is written. This is
+  the build's one serial step: it does no more than join, order and slice.
   """
 
   def __init__(self, shard_config: shard_utils.ShardConfig, archive_names: Sequence[str]):
@@ -97,40 +92,44 @@ class PlanShardsFn(beam.DoFn):
     self._rows = Metrics.counter(_NS, "metadata_rows")
     self._without_image = Metrics.counter(_NS, "metadata_rows_without_image")
 
-  def process(self, metadata_path: str, indexes: Sequence[ArchiveIndex]):
-    present = plan.group_by_hash(member for index in indexes for member in index.members)
+  def process(self, metadata_path: str, indexes: Sequence[plan.ArchiveIndex]):
     counts = accounting.BuildCounts()
-    found: dict[str, tuple[int, list[str]]] = {}
-    with archives.open_file(metadata_path) as stream:
-      for number, values in metadata.iter_values(stream, posixpath.basename(metadata_path)):
-        counts.metadata_rows += 1
-        key = archives.join_key(values[metadata.HASH_COLUMN])
-        if key not in present:
-          counts.metadata_rows_without_image += 1
-        elif key in found:
-          counts.duplicate_metadata_rows += 1
-        else:
-          found[key] = (number, values)
+    with plan.gc_paused():
+      present = plan.group_by_hash(indexes)
+      found: dict[str, tuple[int, list[str]]] = {}
+      with archives.open_file(metadata_path) as stream:
+        for number, values in metadata.iter_values(stream, posixpath.basename(metadata_path)):
+          counts.metadata_rows += 1
+          key = archives.join_key(values[metadata.HASH_COLUMN])
+          if key not in present:
+            counts.metadata_rows_without_image += 1
+          elif key in found:
+            counts.duplicate_metadata_rows += 1
+          else:
+            found[key] = (number, values)
+      examples = plan.plan_groups(present, found)
+      del present, found
+      if not examples:
+        raise archives.ArchiveError(
+            f"{', '.join(self._archive_names)} hold no member named like a PASS image"
+            " (<hash>.jpg): nothing to build. Check that --manual_dir holds the PASS archives, or"
+            " re-download them from https://zenodo.org/record/6615455."
+        )
+      total_size = sum(example.candidates[0].size for example in examples)
+      num_shards = self._shard_config.get_number_shards(total_size, len(examples))
+      shards = [plan.encode_shard(shard) for shard in plan.split_into_shards(examples, num_shards)]
+      num_images = len(examples)
+      del examples
     self._rows.inc(counts.metadata_rows)
     self._without_image.inc(counts.metadata_rows_without_image)
     Metrics.counter(_NS, "duplicate_metadata_rows").inc(counts.duplicate_metadata_rows)
-    examples = plan.plan_groups(present, found)
-    if not examples:
-      raise archives.ArchiveError(
-          f"{', '.join(self._archive_names)} hold no member named like a PASS image"
-          " (<hash>.jpg): nothing to build. Check that --manual_dir holds the PASS archives, or"
-          " re-download them from https://zenodo.org/record/6615455."
-      )
-    total_size = sum(example.candidates[0].size for example in examples)
-    num_shards = self._shard_config.get_number_shards(total_size, len(examples))
-    shards = plan.split_into_shards(examples, num_shards)
-    _LOG.info("Planned %d images in %d shards.", len(examples), len(shards))
+    _LOG.info("Planned %d images in %d shards.", num_images, len(shards))
     yield from shards
     yield beam.pvalue.TaggedOutput("counts", counts)
 
 
 class PlanPassShards(beam.PTransform):
-  """Archives + metadata CSV -> PCollections of `PlannedShard`s and partial counts."""
+  """Archives + metadata CSV -> PCollections of encoded shard plans and partial counts."""
 
   def __init__(
       self,
@@ -237,7 +236,8 @@ class WriteShardFn(beam.DoFn):
         sizes.append(len(serialized))
         yield serialized
 
-  def process(self, shard: plan.PlannedShard):
+  def process(self, encoded_shard: bytes):
+    shard = plan.decode_shard(encoded_shard)
     counts = accounting.BuildCounts()
     sizes: list[int] = []
     path = self._template.sharded_filepath(shard_index=shard.index, num_shards=shard.num_shards)
@@ -319,7 +319,7 @@ def finalize_split(
 
 
 class WriteShards(beam.PTransform):
-  """(`PlannedShard`s, partial counts) -> shard files, split info and build report."""
+  """(Encoded shard plans, partial counts) -> shard files, split info and build report."""
 
   def __init__(
       self,

@@ -83,22 +83,39 @@ def test_join_key_tolerates_case_and_leading_zeros():
   assert archives.join_key("00ABC") == archives.join_key("abc") == "abc"
 
 
-def _indexed(archive, offset, image_hash):
-  return archives.IndexedMember(archives.Member(archive, f"{image_hash}.jpg", offset, 10), image_hash, None)
+def _index(archive, members):
+  """An `ArchiveIndex` of (offset, hash) members, in the order given."""
+  return plan.ArchiveIndex.from_members(archive, [
+      archives.IndexedMember(archives.Member(archive, f"{image_hash}.jpg", offset, 10), image_hash, None)
+      for offset, image_hash in members
+  ])
 
 
 def _row(image_hash):
   return ImageMetadata(1, image_hash, "user", "", float("nan"), float("nan"), "L")
 
 
+def test_archive_index_keeps_only_image_candidates():
+  members = [
+      archives.IndexedMember(archives.Member(2, "a/00AB12.jpg", 512, 7), "00AB12", None),
+      archives.IndexedMember(archives.Member(2, "a/README.txt", 1024, 3), None, accounting.NOT_AN_IMAGE),
+      archives.IndexedMember(archives.Member(2, "a/cd34.jpg", 2048, 0), "cd34", accounting.EMPTY_FILE),
+  ]
+  index = plan.ArchiveIndex.from_members(2, members)
+  assert len(index) == 1
+  assert index.keys == ("ab12",)
+  assert index.hashes == ("00AB12",)
+  assert index.member(0) == archives.Member(2, "a/00AB12.jpg", 512, 7)
+
+
 def test_plan_dedupes_and_orders_deterministically():
-  members = [_indexed(1, 512, "aa11"), _indexed(0, 1024, "00aa11"), _indexed(0, 0, "bb22")]
+  indexes = [_index(1, [(512, "aa11")]), _index(0, [(0, "bb22"), (1024, "00aa11")])]
   found = {"aa11": _row("aa11")}
-  first = plan.plan_examples(members, found)
-  second = plan.plan_examples(list(reversed(members)), found)
+  first = plan.plan_examples(indexes, found)
+  second = plan.plan_examples(list(reversed(indexes)), found)
   assert first == second
   by_hash = {example.hash: example for example in first}
-  duplicated = by_hash["00aa11"]
+  duplicated = by_hash["00aa11"]  # The copy in archive 0 comes first, whatever the arrival order.
   assert [(m.archive, m.offset) for m in duplicated.candidates] == [(0, 1024), (1, 512)]
   assert duplicated.metadata.creator_username == "user"
   assert by_hash["bb22"].metadata is None
@@ -106,9 +123,18 @@ def test_plan_dedupes_and_orders_deterministically():
 
 
 def test_shards_cover_every_example_once():
-  examples = plan.plan_examples([_indexed(0, i, f"{i:04x}") for i in range(103)], {})
+  examples = plan.plan_examples([_index(0, [(i, f"{i:04x}") for i in range(103)])], {})
   shards = plan.split_into_shards(examples, 8)
   assert [s.index for s in shards] == list(range(8))
   flat = [e for shard in shards for e in shard.examples]
   assert flat == examples
   assert max(len(s.examples) for s in shards) - min(len(s.examples) for s in shards) <= 1
+
+
+def test_shard_plan_survives_encoding():
+  indexes = [_index(0, [(0, "aa11"), (512, "bb22")]), _index(3, [(2048, "AA11")])]
+  examples = plan.plan_examples(indexes, {"bb22": (7, ["6", "user", "", "L", "bb22", "", ""])})
+  shard = plan.split_into_shards(examples, 1)[0]
+  decoded = plan.decode_shard(plan.encode_shard(shard))
+  assert decoded == shard
+  assert all(isinstance(member, archives.Member) for e in decoded.examples for member in e.candidates)
