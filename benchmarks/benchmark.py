@@ -107,11 +107,19 @@ print("CATALOG_EXAMPLES", builder.info.splits["train"].num_examples, os.fspath(b
 """
 
 COPY_SCRIPT = r"""
-import os, shutil, sys
-source, target = sys.argv[1], sys.argv[2]
+import multiprocessing, os, shutil, sys
+processes, source, target, names = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
 os.makedirs(target, exist_ok=True)
-for name in sys.argv[3:]:
+
+def copy(name):
   shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
+
+if processes == 1:
+  for name in names:
+    copy(name)
+else:  # The files spread over `processes` processes, as Beam spreads shards over workers.
+  with multiprocessing.get_context("fork").Pool(processes) as pool:
+    pool.map(copy, names, chunksize=1)
 """
 
 # Parses every record of two builds with tf.train.Example and compares the
@@ -196,6 +204,37 @@ def human_count(value: int) -> str:
   if value >= 1000 and value % 1000 == 0:
     return f"{value // 1000}k"
   return f"{value:,}"
+
+
+def usable_cpus() -> int:
+  """What beam_runner.py uses as its default worker count."""
+  return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def page_cache_write_seconds(directory: str, size: int = 1 << 30) -> float:
+  """Seconds to write `size` bytes into a new file in the page cache (no fsync)."""
+  path = os.path.join(directory, "page_cache_probe.bin")
+  block = b"\x01" * (8 << 20)
+  start = time.perf_counter()
+  with open(path, "wb", buffering=0) as f:
+    for _ in range(size // len(block)):
+      f.write(block)
+  seconds = time.perf_counter() - start
+  os.remove(path)
+  return seconds
+
+
+def fresh_memory_probe(directory: str, idle: float = 20.0) -> dict[str, float]:
+  """How much it costs here to write into memory the machine has not used lately.
+
+  On a VM that hands freed memory back to its host, the first touch of such
+  memory is slow; memory freed a moment ago is fast. Every builder's output
+  lands in the page cache, so this cost is part of every write-heavy run.
+  """
+  time.sleep(idle)  # Let memory freed before the probe go back to the host.
+  cold = page_cache_write_seconds(directory)
+  warm = page_cache_write_seconds(directory)  # Right after freeing the same amount.
+  return {"idle_s": idle, "cold_s_per_gib": cold, "recycled_s_per_gib": warm}
 
 
 def corpus_files(directory: str) -> list[str]:
@@ -474,7 +513,8 @@ OURS_1W = Kind("ours_1w", "this project, --direct_num_workers=1")
 OURS_INMEM = Kind("ours_inmem", "this project, in_memory, 1 worker")
 CATALOG = Kind("catalog", "TFDS catalog `pass` builder")
 COPY = Kind("copy", "plain copy of the 11 files")
-KINDS = {kind.key: kind for kind in (OURS, OURS_1W, OURS_INMEM, CATALOG, COPY)}
+COPY_PARALLEL = Kind("copy_parallel", "plain copy of the 11 files, {workers} processes")
+KINDS = {kind.key: kind for kind in (OURS, OURS_1W, OURS_INMEM, CATALOG, COPY, COPY_PARALLEL)}
 
 
 class Bench:
@@ -514,7 +554,9 @@ class Bench:
     elif kind is CATALOG:
       cmd = [PYTHON, "-c", CATALOG_SCRIPT, corpus, data_dir]
     elif kind is COPY:
-      cmd = [PYTHON, "-c", COPY_SCRIPT, corpus, data_dir] + corpus_files(corpus)
+      cmd = [PYTHON, "-c", COPY_SCRIPT, "1", corpus, data_dir] + corpus_files(corpus)
+    elif kind is COPY_PARALLEL:
+      cmd = [PYTHON, "-c", COPY_SCRIPT, str(usable_cpus()), corpus, data_dir] + corpus_files(corpus)
     else:
       raise ValueError(kind)
 
@@ -546,7 +588,7 @@ class Bench:
     """Did the run produce everything it should? Counts records of every build."""
     if returncode:
       return {"ok": False, "problem": f"exit code {returncode}", "examples": None}
-    if kind is COPY:
+    if kind in (COPY, COPY_PARALLEL):
       same = all(os.path.getsize(os.path.join(data_dir, name))
                  == os.path.getsize(os.path.join(corpus, name)) for name in corpus_files(corpus))
       return {"ok": same, "problem": None if same else "copy sizes differ", "examples": None}
@@ -634,6 +676,7 @@ def summarize_runs(runs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str
         "ok_runs": sum(1 for run in members if run.get("ok")),
         "wall_s": median_of(members, "wall_s"),
         "cpu_s": median_of(members, "cpu_s"),
+        "sys_s": median_of(members, "cpu_rusage_sys_s"),
         "peak_rss_sum_mb": median_of(members, "peak_rss_sum_mb"),
         "other_cpu_share": max((run["other_cpu_share"] for run in members), default=0.0),
         "walls": [round(run["wall_s"], 2) for run in members],
@@ -731,11 +774,11 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
     return summary.get((kind.key, spec.name, role))
 
   # Table -------------------------------------------------------------------
-  header = ("| run | images | wall s | CPU s | peak MB (all processes) | images/s | MB/s"
+  header = ("| run | images | wall s | CPU s (of which sys) | peak MB (all processes) | images/s | MB/s"
             " | wall / catalog | wall / copy | other CPU on machine |")
   lines = [header, "|" + "---|" * 10]
-  order = [(COPY, small), (OURS, small), (OURS_1W, small), (CATALOG, small),
-           (COPY, large), (OURS, large), (OURS_1W, large), (CATALOG, large),
+  order = [(COPY, small), (COPY_PARALLEL, small), (OURS, small), (OURS_1W, small), (CATALOG, small),
+           (COPY, large), (COPY_PARALLEL, large), (OURS, large), (OURS_1W, large), (CATALOG, large),
            (OURS, sizes["mem_small"], "mem_small"), (OURS, sizes["mem_large"], "mem_large"),
            (OURS, sizes["csv_small"], "csv_small"), (OURS, sizes["csv_full"], "csv_full"),
            (OURS_INMEM, large, "determinism")]
@@ -756,9 +799,10 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
     copy = get(COPY, spec)
     vs_catalog = ratio(wall, catalog["wall_s"]) if catalog and kind is not CATALOG else None
     vs_copy = ratio(wall, copy["wall_s"]) if copy and kind is not COPY else None
+    cpu_text = fmt(row["cpu_s"], 1) + (f" ({fmt(row['sys_s'], 1)})" if row.get("sys_s") is not None else "")
     failed = "" if row["ok_runs"] == row["runs"] else f" ({row['runs'] - row['ok_runs']} FAILED)"
     lines.append(
-        f"| {title}{failed} | {spec.images:,} | {fmt(wall, 2)} | {fmt(row['cpu_s'], 1)}"
+        f"| {title}{failed} | {spec.images:,} | {fmt(wall, 2)} | {cpu_text}"
         f" | {fmt(row['peak_rss_sum_mb'], 0)} | {fmt(ratio(spec.images, wall), 0)}"
         f" | {fmt(ratio(row['archive_bytes'] / MB, wall), 0)}"
         f" | {fmt(vs_catalog, 2) if vs_catalog else '—'} | {fmt(vs_copy, 1) if vs_copy else '—'}"
@@ -776,6 +820,7 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
       "ours_1w": marginal(one_s, one_l),
       "catalog": marginal(cat_s, cat_l),
       "copy": marginal(copy_s, copy_l),
+      "copy_parallel": marginal(get(COPY_PARALLEL, small), get(COPY_PARALLEL, large)),
   }
   delta_images = large.images - small.images
 
@@ -928,6 +973,7 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
       "speedup_vs_catalog_marginal": speedup_vs_catalog,
       "end_to_end_ratio_large": e2e,
       "worker_speedup_marginal": worker_speedup,
+      "copy_parallel_speedup_marginal": ratio(marg["copy_parallel"], marg["copy"]),
       "memory_growth_small_to_large": mem_growth,
       "full_csv_delta_mb": csv_delta,
       "memory_kb_per_image": mem_slope_kb,
@@ -951,7 +997,16 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
   md.append(f"- Load average before: {', '.join(f'{v:.2f}' for v in load_before)};"
             f" after: {', '.join(f'{v:.2f}' for v in load_after)}. Other agents may share this"
             " machine: the last column is the CPU used by processes outside the measured tree"
-            " during each run, as a share of all CPUs (max over repeats).\n")
+            " during each run, as a share of all CPUs (max over repeats).")
+  fresh = extras.get("fresh_memory")
+  if fresh:
+    md.append(f"- Writing 1 GiB into the page cache took {fresh['cold_s_per_gib']:.2f} s after"
+              f" {fresh['idle_s']:.0f} s idle and {fresh['recycled_s_per_gib']:.2f} s right after"
+              " freeing 1 GiB. A large gap means a VM that returns freed memory to its host:"
+              " first touches of memory are then slow (kernel time), and by how much varies"
+              " from run to run with what ran just before. Every run here writes about as many"
+              " bytes as it reads, so this shows in the `sys` column.")
+  md.append("")
   md.append("## Results\n")
   md.append(f"Median of {args.repeat} run(s) each; runs strictly one after another, sizes and"
             " builders alternated. Each corpus is read once (page-cache warm-up) before every"
@@ -969,6 +1024,12 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
             " images/s): " + ", ".join(f"{key} {fmt(value, 0)}" for key, value in marg.items()))
   md.append("- Fixed cost (wall at 0 images, extrapolated): "
             + ", ".join(f"{key} {fmt(value, 1, ' s')}" for key, value in intercepts.items()))
+  copy_speedup = ratio(marg["copy_parallel"], marg["copy"])
+  if copy_speedup is not None and worker_speedup is not None:
+    md.append(f"- What a second process buys, marginal throughput: this project"
+              f" {worker_speedup:.2f}x ({workers} workers vs 1); a plain copy of the same files"
+              f" {copy_speedup:.2f}x ({workers} processes vs 1). Moving the bytes into the page"
+              " cache is part of both jobs and is the part a second core helps least here.")
   md.extend(est_lines)
   md.append("")
   if breakdown_lines:
@@ -1071,6 +1132,10 @@ def main(argv: list[str] | None = None) -> int:
   if args.prepare_only:
     return 0
   extras: dict[str, Any] = {"argv": argv_used}
+  print("Page-cache write probe (1 GiB, after 20 s idle, then again at once):", flush=True)
+  extras["fresh_memory"] = fresh_memory_probe(bench.tmp)
+  print(f"  {extras['fresh_memory']['cold_s_per_gib']:.2f} s, then"
+        f" {extras['fresh_memory']['recycled_s_per_gib']:.2f} s", flush=True)
   if not args.skip_catalog:
     print("Catalog builder on the default sample (quirky usernames; expected to fail):", flush=True)
     extras["catalog_quirky"] = bench.catalog_on_default_sample(args.seed)
@@ -1099,7 +1164,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Repeat {rep + 1}/{args.repeat}: throughput", flush=True)
     plan = []
     for spec in (small, large):
-      kinds = [COPY, OURS, OURS_1W] + ([] if args.skip_catalog else [CATALOG])
+      kinds = [COPY, COPY_PARALLEL, OURS, OURS_1W] + ([] if args.skip_catalog else [CATALOG])
       kinds = kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]  # Rotate the order.
       plan += [(kind, spec) for kind in kinds]
     for kind, spec in plan:
