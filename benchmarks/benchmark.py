@@ -33,6 +33,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import random
 import resource
 import shutil
 import statistics
@@ -107,19 +108,11 @@ print("CATALOG_EXAMPLES", builder.info.splits["train"].num_examples, os.fspath(b
 """
 
 COPY_SCRIPT = r"""
-import multiprocessing, os, shutil, sys
-processes, source, target, names = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+import os, shutil, sys
+source, target = sys.argv[1], sys.argv[2]
 os.makedirs(target, exist_ok=True)
-
-def copy(name):
+for name in sys.argv[3:]:
   shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
-
-if processes == 1:
-  for name in names:
-    copy(name)
-else:  # The files spread over `processes` processes, as Beam spreads shards over workers.
-  with multiprocessing.get_context("fork").Pool(processes) as pool:
-    pool.map(copy, names, chunksize=1)
 """
 
 # Parses every record of two builds with tf.train.Example and compares the
@@ -204,11 +197,6 @@ def human_count(value: int) -> str:
   if value >= 1000 and value % 1000 == 0:
     return f"{value // 1000}k"
   return f"{value:,}"
-
-
-def usable_cpus() -> int:
-  """What beam_runner.py uses as its default worker count."""
-  return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def page_cache_write_seconds(directory: str, size: int = 1 << 30) -> float:
@@ -513,8 +501,7 @@ OURS_1W = Kind("ours_1w", "this project, --direct_num_workers=1")
 OURS_INMEM = Kind("ours_inmem", "this project, in_memory, 1 worker")
 CATALOG = Kind("catalog", "TFDS catalog `pass` builder")
 COPY = Kind("copy", "plain copy of the 11 files")
-COPY_PARALLEL = Kind("copy_parallel", "plain copy of the 11 files, {workers} processes")
-KINDS = {kind.key: kind for kind in (OURS, OURS_1W, OURS_INMEM, CATALOG, COPY, COPY_PARALLEL)}
+KINDS = {kind.key: kind for kind in (OURS, OURS_1W, OURS_INMEM, CATALOG, COPY)}
 
 
 class Bench:
@@ -554,9 +541,7 @@ class Bench:
     elif kind is CATALOG:
       cmd = [PYTHON, "-c", CATALOG_SCRIPT, corpus, data_dir]
     elif kind is COPY:
-      cmd = [PYTHON, "-c", COPY_SCRIPT, "1", corpus, data_dir] + corpus_files(corpus)
-    elif kind is COPY_PARALLEL:
-      cmd = [PYTHON, "-c", COPY_SCRIPT, str(usable_cpus()), corpus, data_dir] + corpus_files(corpus)
+      cmd = [PYTHON, "-c", COPY_SCRIPT, corpus, data_dir] + corpus_files(corpus)
     else:
       raise ValueError(kind)
 
@@ -588,7 +573,7 @@ class Bench:
     """Did the run produce everything it should? Counts records of every build."""
     if returncode:
       return {"ok": False, "problem": f"exit code {returncode}", "examples": None}
-    if kind in (COPY, COPY_PARALLEL):
+    if kind is COPY:
       same = all(os.path.getsize(os.path.join(data_dir, name))
                  == os.path.getsize(os.path.join(corpus, name)) for name in corpus_files(corpus))
       return {"ok": same, "problem": None if same else "copy sizes differ", "examples": None}
@@ -774,11 +759,11 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
     return summary.get((kind.key, spec.name, role))
 
   # Table -------------------------------------------------------------------
-  header = ("| run | images | wall s | CPU s (of which sys) | peak MB (all processes) | images/s | MB/s"
-            " | wall / catalog | wall / copy | other CPU on machine |")
+  header = ("| run | images | wall s | CPU s (of which sys) | peak MB (all processes) | images/s"
+            " | MB/s | wall / catalog | wall / copy | other CPU on machine |")
   lines = [header, "|" + "---|" * 10]
-  order = [(COPY, small), (COPY_PARALLEL, small), (OURS, small), (OURS_1W, small), (CATALOG, small),
-           (COPY, large), (COPY_PARALLEL, large), (OURS, large), (OURS_1W, large), (CATALOG, large),
+  order = [(COPY, small), (OURS, small), (OURS_1W, small), (CATALOG, small),
+           (COPY, large), (OURS, large), (OURS_1W, large), (CATALOG, large),
            (OURS, sizes["mem_small"], "mem_small"), (OURS, sizes["mem_large"], "mem_large"),
            (OURS, sizes["csv_small"], "csv_small"), (OURS, sizes["csv_full"], "csv_full"),
            (OURS_INMEM, large, "determinism")]
@@ -799,7 +784,9 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
     copy = get(COPY, spec)
     vs_catalog = ratio(wall, catalog["wall_s"]) if catalog and kind is not CATALOG else None
     vs_copy = ratio(wall, copy["wall_s"]) if copy and kind is not COPY else None
-    cpu_text = fmt(row["cpu_s"], 1) + (f" ({fmt(row['sys_s'], 1)})" if row.get("sys_s") is not None else "")
+    cpu_text = fmt(row["cpu_s"], 1)
+    if row.get("sys_s") is not None:
+      cpu_text += f" ({fmt(row['sys_s'], 1)})"
     failed = "" if row["ok_runs"] == row["runs"] else f" ({row['runs'] - row['ok_runs']} FAILED)"
     lines.append(
         f"| {title}{failed} | {spec.images:,} | {fmt(wall, 2)} | {cpu_text}"
@@ -820,7 +807,6 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
       "ours_1w": marginal(one_s, one_l),
       "catalog": marginal(cat_s, cat_l),
       "copy": marginal(copy_s, copy_l),
-      "copy_parallel": marginal(get(COPY_PARALLEL, small), get(COPY_PARALLEL, large)),
   }
   delta_images = large.images - small.images
 
@@ -973,7 +959,6 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
       "speedup_vs_catalog_marginal": speedup_vs_catalog,
       "end_to_end_ratio_large": e2e,
       "worker_speedup_marginal": worker_speedup,
-      "copy_parallel_speedup_marginal": ratio(marg["copy_parallel"], marg["copy"]),
       "memory_growth_small_to_large": mem_growth,
       "full_csv_delta_mb": csv_delta,
       "memory_kb_per_image": mem_slope_kb,
@@ -1008,9 +993,9 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
               " bytes as it reads, so this shows in the `sys` column.")
   md.append("")
   md.append("## Results\n")
-  md.append(f"Median of {args.repeat} run(s) each; runs strictly one after another, sizes and"
-            " builders alternated. Each corpus is read once (page-cache warm-up) before every"
-            " run, and `sync` runs before each. MB/s = archive bytes (10 tars) / wall."
+  md.append(f"Median of {args.repeat} run(s) each; runs strictly one after another, sizes"
+            " alternated, builders in a fresh random order each repeat (seeded). Each corpus is"
+            " read once (page-cache warm-up) before every run, and `sync` runs before each. MB/s = archive bytes (10 tars) / wall."
             " Wall / catalog and wall / copy compare with the same corpus.\n")
   md.append(table + "\n")
   md.append("## Targets\n")
@@ -1024,12 +1009,6 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
             " images/s): " + ", ".join(f"{key} {fmt(value, 0)}" for key, value in marg.items()))
   md.append("- Fixed cost (wall at 0 images, extrapolated): "
             + ", ".join(f"{key} {fmt(value, 1, ' s')}" for key, value in intercepts.items()))
-  copy_speedup = ratio(marg["copy_parallel"], marg["copy"])
-  if copy_speedup is not None and worker_speedup is not None:
-    md.append(f"- What a second process buys, marginal throughput: this project"
-              f" {worker_speedup:.2f}x ({workers} workers vs 1); a plain copy of the same files"
-              f" {copy_speedup:.2f}x ({workers} processes vs 1). Moving the bytes into the page"
-              " cache is part of both jobs and is the part a second core helps least here.")
   md.extend(est_lines)
   md.append("")
   if breakdown_lines:
@@ -1164,8 +1143,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Repeat {rep + 1}/{args.repeat}: throughput", flush=True)
     plan = []
     for spec in (small, large):
-      kinds = [COPY, COPY_PARALLEL, OURS, OURS_1W] + ([] if args.skip_catalog else [CATALOG])
-      kinds = kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]  # Rotate the order.
+      kinds = [COPY, OURS, OURS_1W] + ([] if args.skip_catalog else [CATALOG])
+      # A fresh order every repeat: what ran just before a run changes how fast its
+      # writes are here (see fresh_memory_probe), so no builder always follows the same one.
+      random.Random(f"{args.seed}-{rep}-{spec.name}").shuffle(kinds)
       plan += [(kind, spec) for kind in kinds]
     for kind, spec in plan:
       keep = kind is OURS and spec is large and rep == args.repeat - 1
