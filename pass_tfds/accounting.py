@@ -11,6 +11,7 @@ import collections
 import dataclasses
 import json
 from typing import Any, Iterable
+from pass_tfds.errors import AccountingError, StrictModeError  # noqa: F401  (re-exported)
 
 # Skip reasons: why a regular-file archive member was not written.
 NOT_AN_IMAGE = "not_an_image"  # ._* AppleDouble, .DS_Store, text and other non-image names.
@@ -36,14 +37,6 @@ STRICT_REASONS = frozenset({NAME_WITHOUT_HASH, EMPTY_FILE, TRUNCATED, UNDECODABL
 
 METRICS_NAMESPACE = "pass_tfds"
 _EXAMPLES_PER_REASON = 5
-
-
-class AccountingError(RuntimeError):
-  """The build lost track of an archive member."""
-
-
-class StrictModeError(RuntimeError):
-  """A member was skipped while the build was asked to be strict."""
 
 
 @dataclasses.dataclass

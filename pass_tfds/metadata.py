@@ -13,15 +13,12 @@ import io
 import math
 import re
 from typing import IO, Iterator, NamedTuple, Sequence
+from pass_tfds.errors import MetadataFormatError  # noqa: F401  (re-exported)
 
 EXPECTED_HEADER = ("", "unickname", "datetaken", "licensename", "hash", "latitude", "longitude")
 
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?$")
 _HASH_RE = re.compile(r"^[0-9a-f]{1,64}$")
-
-
-class MetadataFormatError(ValueError):
-  """The metadata CSV does not have PASS's layout."""
 
 
 class ImageMetadata(NamedTuple):

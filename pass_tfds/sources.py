@@ -17,6 +17,7 @@ from apache_beam.io.filesystems import FileSystems
 import tensorflow_datasets as tfds
 
 from pass_tfds import archives, metadata
+from pass_tfds.errors import SourceError  # noqa: F401  (re-exported)
 
 RECORD_URL = "https://zenodo.org/record/6615455"
 ARCHIVE_NAMES = tuple(f"PASS.{i}.tar" for i in range(10))
@@ -25,10 +26,6 @@ ALL_NAMES = ARCHIVE_NAMES + (METADATA_NAME,)
 VERIFY_MODES = ("size", "sha256", "none")
 PUBLISHED_CHECKSUMS = os.path.join(os.path.dirname(__file__), "checksums.tsv")
 CHECKSUMS_ENV = "PASS_TFDS_CHECKSUMS"
-
-
-class SourceError(RuntimeError):
-  """A source file is missing, damaged, or not the published one."""
 
 
 @dataclasses.dataclass(frozen=True)
