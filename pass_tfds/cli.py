@@ -15,11 +15,12 @@ import json
 import logging
 import os
 import posixpath
-import re
 import sys
-import threading
 import time
 from typing import Sequence
+
+from pass_tfds import plan
+from pass_tfds.progress import Progress
 
 _OUR_ERRORS = (
     "SourceError",
@@ -61,6 +62,15 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
   parser.add_argument("--file_format", choices=("tfrecord", "array_record"), default="tfrecord")
   parser.add_argument("--num_shards", type=int, help="Force the number of shards.")
   parser.add_argument("--overwrite", action="store_true", help="Delete an existing build first.")
+  parser.add_argument(
+      "--range_mb", type=float, default=plan.DEFAULT_RANGE_BYTES / (1 << 20),
+      help="The most MiB of one archive a shard reads (default %(default)g): each archive is cut"
+      " into byte ranges of at most this size, read front to back in parallel.",
+  )
+  parser.add_argument(
+      "--allow_missing_metadata", action="store_true",
+      help="Publish even when over 1%% of the images have no row in pass_metadata.csv.",
+  )
   return parser.parse_known_args(argv)
 
 
@@ -113,59 +123,23 @@ def explain(error: BaseException) -> str | None:
   return None
 
 
-class ShardProgress(threading.Thread):
-  """Prints shards as they appear in the build folder: works for every runner.
-
-  Beam's DirectRunner does not forward workers' INFO logs, and Dataflow's go
-  to the console; the finished shard files are the progress that counts.
-  """
-
-  _SHARD = re.compile(r"-(\d{5})-of-(\d{5})$")
-
-  def __init__(self, dataset_dir: str, interval: float = 2.0):
-    super().__init__(daemon=True)
-    # TFDS builds into <config>/incomplete.XXXXXX_<version>/ and renames it at the end.
-    parent, version = posixpath.split(dataset_dir.rstrip("/"))
-    self._pattern = posixpath.join(parent, f"incomplete.*_{version}", "*-train.*-of-*")
-    self._interval = interval
-    self._done = threading.Event()
-    self._began = time.time()
-
-  def run(self) -> None:
-    from apache_beam.io.filesystems import FileSystems
-
-    reported = 0
-    while not self._done.wait(self._interval):
-      try:
-        matched = FileSystems.match([self._pattern])[0].metadata_list
-      except Exception:  # pylint: disable=broad-except  (folder not there yet)
-        continue
-      shards = [m for m in matched if self._SHARD.search(m.path)]
-      if shards and len(shards) != reported:
-        reported = len(shards)
-        total = int(self._SHARD.search(shards[0].path).group(2))
-        size = sum(m.size_in_bytes for m in shards)
-        print(
-            f"  [{time.time() - self._began:6.1f} s] shards written: {reported}/{total}"
-            f" ({size / 1e6:,.0f} MB)",
-            flush=True,
-        )
-
-  def stop(self) -> None:
-    self._done.set()
-
-
 def summarize(report: dict, seconds: float, data_path: str) -> str:
   skipped = ", ".join(f"{reason} {count:,}" for reason, count in report["skipped"].items()) or "none"
+  reused = f", {report['reused_pieces']:,} reused from an earlier run" if report.get("reused_pieces") else ""
   lines = [
       f"Built pass_dataset/{report['config']} ({report['file_format']}) in {seconds:,.1f} s"
       f" -> {data_path}",
       f"  archives: {', '.join(report['archives'])}",
-      f"  images written: {report['written']:,} in {report['shards']} shards"
+      f"  images written: {report['written']:,} in {report['shards']} shards{reused}"
       f" ({report['written'] / max(seconds, 1e-9):,.0f} images/s, {report['reencoded']:,} re-encoded)",
       f"  archive members: {report['members']:,}; skipped: {skipped}",
-      f"  metadata rows: {report['metadata_rows']:,} ({report['metadata_rows_without_image']:,}"
-      f" without image); images without metadata: {report['images_without_metadata']:,};"
+      f"  metadata rows: {report['metadata_rows']:,}: {report['images_with_metadata']:,} of written"
+      f" images, {report['metadata_rows_of_skipped_images']:,} of skipped images,"
+      f" {report['metadata_rows_without_member']:,} naming no member,"
+      f" {report['duplicate_metadata_rows']:,} repeating a hash"
+      f" ({report['differing_duplicate_metadata_rows']:,} with other values; the first row is used),"
+      f" {report['unusable_hash_rows']:,} with an unusable hash",
+      f"  images without metadata: {report['images_without_metadata']:,};"
       f" invalid dates: {report['invalid_dates']:,}; invalid GPS: {report['invalid_gps']:,}",
       f"  {report['invariant']}: {'reconciled' if report['reconciled'] else 'NOT reconciled'}",
       f"  report: {posixpath.join(data_path, 'build_report.json')}",
@@ -198,6 +172,8 @@ def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
       strict=args.strict,
       checksums_path=args.checksums,
       verify=args.verify,
+      range_bytes=int(args.range_mb * (1 << 20)),
+      allow_missing_metadata=args.allow_missing_metadata,
   )
   download_config = tfds.download.DownloadConfig(
       manual_dir=args.manual_dir,
@@ -210,7 +186,7 @@ def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
   )
   print(f"Building pass_dataset/{args.config} with Beam flags: {' '.join(flags)}", flush=True)
   started = time.time()
-  progress = ShardProgress(os.fspath(builder.data_path))
+  progress = Progress(builder.work_dir())
   progress.start()
   try:
     builder.download_and_prepare(download_config=download_config)

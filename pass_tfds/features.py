@@ -1,4 +1,4 @@
-"""The dataset's features, with the data card's names, and one example's values."""
+"""The dataset's features, with the data card's names, and one example's serialized bytes."""
 
 from __future__ import annotations
 
@@ -36,3 +36,4 @@ def example_values(image_hash: str, image: PreparedImage, metadata: ImageMetadat
       "original_width": image.original_width,
       "original_height": image.original_height,
   }
+

@@ -18,19 +18,15 @@ from pass_tfds.errors import MetadataFormatError  # noqa: F401  (re-exported)
 EXPECTED_HEADER = ("", "unickname", "datetaken", "licensename", "hash", "latitude", "longitude")
 
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?$")
-_HASH_RE = re.compile(r"^[0-9a-f]{1,64}$")
 
 
 class ImageMetadata(NamedTuple):
   """One CSV row, parsed into the dataset's feature values."""
 
-  row: int
-  hash: str
   creator_username: str
   date_taken: str  # ISO 8601 `YYYY-MM-DDTHH:MM:SS`, "" when unknown or invalid.
   gps_latitude: float  # NaN when unknown or invalid.
   gps_longitude: float
-  licence: str
   date_invalid: bool = False  # A non-empty date that could not be parsed.
   gps_invalid: bool = False  # A non-empty coordinate that was not usable.
 
@@ -51,7 +47,10 @@ def parse_date_taken(value: str) -> tuple[str, bool]:
     parsed = datetime.datetime(*(int(part) for part in match.groups()))
   except ValueError:
     return "", True
-  return parsed.strftime("%Y-%m-%dT%H:%M:%S"), False
+  return (
+      f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}"
+      f"T{parsed.hour:02d}:{parsed.minute:02d}:{parsed.second:02d}"
+  ), False
 
 
 def parse_coordinate(value: str, limit: float) -> tuple[float, bool]:
@@ -68,36 +67,27 @@ def parse_coordinate(value: str, limit: float) -> tuple[float, bool]:
   return number, False
 
 
-def normalize_hash(value: str) -> str:
-  """Returns the hash as the key that joins a CSV row to an archive member."""
-  return value.strip().lower()
-
-
-def parse_row(fields: dict[str, str], row_number: int) -> ImageMetadata:
-  """Parses one CSV row (a `csv.DictReader` dict) into `ImageMetadata`."""
-  date_taken, date_invalid = parse_date_taken(fields.get("datetaken") or "")
-  latitude, lat_invalid = parse_coordinate(fields.get("latitude") or "", 90.0)
-  longitude, lon_invalid = parse_coordinate(fields.get("longitude") or "", 180.0)
-  if math.isnan(latitude) != math.isnan(longitude):
+def parse_fields(username: str, date_taken: str, latitude: str, longitude: str) -> ImageMetadata:
+  """Parses a row's values into the dataset's feature values."""
+  date_iso, date_invalid = parse_date_taken(date_taken)
+  lat, lat_invalid = parse_coordinate(latitude, 90.0)
+  lon, lon_invalid = parse_coordinate(longitude, 180.0)
+  if math.isnan(lat) != math.isnan(lon):
     # Half a position is no position.
-    lat_invalid = lat_invalid or not math.isnan(latitude)
-    lon_invalid = lon_invalid or not math.isnan(longitude)
-    latitude = longitude = math.nan
-  return ImageMetadata(
-      row=row_number,
-      hash=normalize_hash(fields.get("hash") or ""),
-      creator_username=fields.get("unickname") or "",
-      date_taken=date_taken,
-      gps_latitude=latitude,
-      gps_longitude=longitude,
-      licence=fields.get("licensename") or "",
-      date_invalid=date_invalid,
-      gps_invalid=lat_invalid or lon_invalid,
+    lat_invalid = lat_invalid or not math.isnan(lat)
+    lon_invalid = lon_invalid or not math.isnan(lon)
+    lat = lon = math.nan
+  return ImageMetadata(username, date_iso, lat, lon, date_invalid, lat_invalid or lon_invalid)
+
+
+def parse_row(fields: dict[str, str]) -> ImageMetadata:
+  """Parses one CSV row (a {column: value} dict) into `ImageMetadata`."""
+  return parse_fields(
+      fields.get("unickname") or "",
+      fields.get("datetaken") or "",
+      fields.get("latitude") or "",
+      fields.get("longitude") or "",
   )
-
-
-def is_valid_hash(value: str) -> bool:
-  return bool(_HASH_RE.match(value))
 
 
 def check_header(header: list[str], source: str) -> None:
@@ -149,6 +139,11 @@ def iter_rows(stream: IO[bytes], source: str) -> Iterator[tuple[int, dict[str, s
 HASH_COLUMN = EXPECTED_HEADER.index("hash")
 
 
-def parse_values(values: Sequence[str], row_number: int) -> ImageMetadata:
+_USERNAME, _DATE, _LATITUDE, _LONGITUDE = (
+    EXPECTED_HEADER.index(name) for name in ("unickname", "datetaken", "latitude", "longitude")
+)
+
+
+def parse_values(values: Sequence[str]) -> ImageMetadata:
   """Parses one row given as its 7 CSV values (see `iter_values`)."""
-  return parse_row(dict(zip(EXPECTED_HEADER, values)), row_number)
+  return parse_fields(values[_USERNAME], values[_DATE], values[_LATITUDE], values[_LONGITUDE])

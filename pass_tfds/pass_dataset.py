@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
+import posixpath
 from typing import Sequence
 
 from etils import epath
 import tensorflow_datasets as tfds
-from tensorflow_datasets.core import split_builder as split_builder_lib
 
-from pass_tfds import images, sources, transforms
+from pass_tfds import pieces, plan, progress, shard_files, sources, tfds_internals, transforms
+from pass_tfds.errors import UsageError
 from pass_tfds.features import features_dict
 
 _HOMEPAGE = "https://www.robots.ox.ac.uk/~vgg/data/pass/"
+# Above this fraction of written images without a CSV row, the build fails
+# (PASS has a row for every image; credit is what CC-BY asks).
+MAX_MISSING_METADATA = 0.01
 _LICENSE = (
     "CC-BY 4.0. Every image is CC-BY licensed by its Flickr creator: attribute it as"
     " 'Photo by <creator_username> on Flickr, CC BY' (the `creator_username` feature), and"
@@ -64,6 +67,8 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
       strict: bool = False,
       checksums_path: str | None = None,
       verify: str = "size",
+      range_bytes: int = plan.DEFAULT_RANGE_BYTES,
+      allow_missing_metadata: bool = False,
       **kwargs,
   ):
     """`archives`: build from these archive names only (a trial); default all ten.
@@ -71,11 +76,15 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     `strict`: fail on the first unusable image instead of skipping it.
     `checksums_path`, `verify`: what a manual dir is checked against, and how
     (`PASS_TFDS_CHECKSUMS` in the environment sets the former for `tfds build`).
+    `range_bytes`: the most bytes of an archive one shard reads.
+    `allow_missing_metadata`: publish even when over 1 % of the images have no CSV row.
     """
     self._archive_names = sources.select_archives(archives)
     self._strict = strict
     self._manual_checksums_path = checksums_path or sources.default_checksums_path()
     self._verify = verify
+    self._range_bytes = range_bytes
+    self._allow_missing_metadata = allow_missing_metadata
     super().__init__(**kwargs)
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -87,12 +96,19 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
         metadata=tfds.core.MetadataDict(),
     )
 
-  def download_and_prepare(self, *args, download_config=None, **kwargs):
-    """Refuses to reuse a dataset built from other archives (say a one-archive trial).
+  def work_dir(self) -> str:
+    """Where pieces wait, verified, until the build succeeds: `<config dir>/partial_<version>`.
 
-    Overwriting it (`--overwrite`, TFDS's REUSE_CACHE_IF_EXISTS) is fine.
+    The same folder for every run of the same build, so a rerun reuses them.
     """
-    self._explicit_manual_dir = download_config.manual_dir if download_config else None
+    return posixpath.join(posixpath.dirname(os.fspath(self.data_dir).rstrip("/")), f"partial_{self.version}")
+
+  def download_and_prepare(self, *args, download_config=None, **kwargs):
+    """Builds, reusing the pieces of an interrupted run; removes leftovers of killed runs.
+
+    Refuses to reuse a dataset built from other archives (say a one-archive
+    trial); overwriting it (`--overwrite`, TFDS's REUSE_CACHE_IF_EXISTS) is fine.
+    """
     overwrite = download_config is not None and download_config.download_mode.overwrite_dataset
     if not overwrite and (epath.Path(self.data_dir) / "dataset_info.json").exists():
       built = tuple(self.info.metadata.get("archives", ()))
@@ -101,115 +117,93 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
             f"{self.data_dir} holds a build from {', '.join(built)}, not from"
             f" {', '.join(self._archive_names)}. Use another --data_dir, or delete that folder."
         )
-    return super().download_and_prepare(*args, download_config=download_config, **kwargs)
+    for stale in shard_files.list_files(tfds_internals.building_dir_pattern(os.fspath(self.data_dir))):
+      shard_files.delete_tree(stale)  # A killed run's folder; its finished pieces are in work_dir().
+    result = super().download_and_prepare(*args, download_config=download_config, **kwargs)
+    shard_files.delete_tree(self.work_dir())
+    return result
 
-  def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+  def _source_paths(self, dl_manager, download_config) -> dict[str, str]:
+    """{file name: path} of the archives and CSV: a checked manual dir, or downloads."""
     names = self._archive_names + (sources.METADATA_NAME,)
-    manual_dir = getattr(self, "_explicit_manual_dir", None)
-    if not manual_dir:
-      try:  # TFDS's default manual dir, <download_dir>/manual, if it holds files.
-        manual_dir = dl_manager.manual_dir
-      except AssertionError:  # No files there: download from Zenodo.
-        manual_dir = None
+    manual_dir = download_config.manual_dir or tfds_internals.manual_dir(dl_manager)
     if manual_dir:
       checksums = sources.read_checksums(self._manual_checksums_path)
       paths = sources.check_manual_files(os.fspath(manual_dir), names, checksums, self._verify)
     else:
       paths = sources.download_files(dl_manager, names)
     sources.check_metadata_header(paths[sources.METADATA_NAME])
-    self.info.metadata["archives"] = list(self._archive_names)
-    self.info.metadata["complete"] = self._archive_names == sources.ARCHIVE_NAMES
-    archive_list = [
-        transforms.Archive(index, paths[name], name)
-        for index, name in enumerate(self._archive_names)
-    ]
-    return {
-        "train": self._generate_examples(archive_list, paths[sources.METADATA_NAME]),
-    }
+    return paths
 
-  def _generate_examples(self, archive_list, metadata_path):
-    """A Beam PTransform planning the examples, grouped into ordered shards."""
-    return transforms.PlanPassShards(
-        archive_list, metadata_path, self._shard_config, strict=self._strict
-    )
+  def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+    raise NotImplementedError("PassDataset writes its shards itself: see _generate_splits.")
 
-  def _prepare_image_fn(self):
+  def _generate_examples(self, *args):
+    raise NotImplementedError("PassDataset writes its shards itself: see _generate_splits.")
+
+  def _settings(self) -> transforms.BuildSettings:
     config = self.builder_config
-    if config.short_side is None:
-      return images.prepare_full
-    return functools.partial(
-        images.prepare_resized, short_side=config.short_side, quality=config.jpeg_quality
+    file_format = self.info.file_format.value
+    return transforms.BuildSettings(
+        work_dir=self.work_dir(),
+        file_format=file_format,
+        short_side=config.short_side,
+        jpeg_quality=config.jpeg_quality,
+        strict=self._strict,
+        fingerprint=f"pass_tfds {self.version} {config.name} {config.short_side}"
+        f" {config.jpeg_quality} {file_format} pieces-v{pieces.SIDECAR_VERSION}",
+        max_missing_metadata=None if self._allow_missing_metadata else MAX_MISSING_METADATA,
     )
 
   def _generate_splits(self, dl_manager, download_config):
-    """Like TFDS's, but the shards are written by `transforms.WriteShards`.
+    """Like TFDS's, but the shards are written by `transforms.BuildPassShards`.
 
     TFDS's own Beam writer groups every serialized example (image bytes
-    included) by shard, which in-memory runners hold in RAM. Here the plan is
-    sharded first and each image is read only where its shard is written.
+    included) by shard, which in-memory runners hold in RAM. Here each shard
+    is one piece of one archive, read front to back where it is written.
     """
-    self._shard_config = download_config.get_shard_config()
-    split_builder = split_builder_lib.SplitBuilder(
-        split_dict=self.info.splits,
-        features=self.info.features,
-        dataset_size=self.info.dataset_size,
-        max_examples_per_split=download_config.max_examples_per_split,
-        beam_options=download_config.beam_options,
-        beam_runner=download_config.beam_runner,
-        shard_config=self._shard_config,
-        example_writer=self._example_writer(),
-        ignore_duplicates=download_config.ignore_duplicates,
-    )
-    finishers = []
-    with split_builder.maybe_beam_pipeline():
-      pipeline = split_builder.beam_pipeline
-      for split_name, plan in self._split_generators(dl_manager).items():
-        finishers.append(self._write_split(pipeline, split_name, plan))
-    return [finish() for finish in finishers]
-
-  def _write_split(self, pipeline, split_name: str, plan):
-    template = self._get_filename_template(split_name=split_name)
+    if download_config.max_examples_per_split is not None:
+      raise UsageError(
+          "max_examples_per_split is not supported by pass_dataset: build a trial from one"
+          " archive instead (--archives PASS.0.tar)."
+      )
+    paths = self._source_paths(dl_manager, download_config)
+    self.info.metadata["archives"] = list(self._archive_names)
+    self.info.metadata["complete"] = self._archive_names == sources.ARCHIVE_NAMES
+    archive_list = [
+        plan.SourceArchive(index, name, paths[name], *sources.size_and_mtime(paths[name]))
+        for index, name in enumerate(self._archive_names)
+    ]
+    piece_list = plan.plan_pieces(archive_list, self._range_bytes, download_config.num_shards)
+    template = tfds_internals.filename_template(self, "train")
     outputs = transforms.SplitOutputs(
-        split_info_path=f"{template.filepath_prefix()}.split_info.json",
+        split_info_path=tfds_internals.split_info_path(template),
         report_path=os.fspath(self.data_path / "build_report.json"),
     )
-    archive_list = plan.archive_list
-    _ = (
-        pipeline
-        | f"Plan{split_name.title()}" >> plan
-        | f"Write{split_name.title()}"
-        >> transforms.WriteShards(
-            archive_list,
-            template,
-            self.info.file_format,
-            self._prepare_image_fn(),
-            outputs,
-            report_extra={
-                "archives": [archive.name for archive in archive_list],
-                "config": self.builder_config.name,
-                "file_format": self.info.file_format.value,
-            },
-            strict=self._strict,
-        )
+    settings = self._settings()
+    config = transforms.FinalizeConfig(
+        pieces=tuple(piece_list),
+        archive_names=self._archive_names,
+        settings=settings,
+        shard_path=functools.partial(tfds_internals.shard_path, template),
+        outputs=outputs,
+        report_extra={"config": self.builder_config.name, "file_format": settings.file_format},
     )
-
-    def finish() -> tfds.core.SplitInfo:
-      split_info_path = epath.Path(outputs.split_info_path)
-      if not split_info_path.exists():
-        raise PipelineDidNotRunError(
-            f"The Beam pipeline finished without writing {outputs.split_info_path}"
-            " (a dry run, or a runner that does not wait for the job)."
-        )
-      split_info = json.loads(split_info_path.read_text())
-      split_info_path.unlink()
-      return tfds.core.SplitInfo(
-          name=split_name,
-          shard_lengths=split_info["shard_lengths"],
-          num_bytes=split_info["num_bytes"],
-          filename_template=template,
+    progress.write_plan(settings.work_dir, piece_list)
+    with tfds_internals.beam_pipeline(self, download_config) as pipeline:
+      _ = pipeline | "BuildTrain" >> transforms.BuildPassShards(paths[sources.METADATA_NAME], config)
+    split_info = shard_files.read_json(outputs.split_info_path)
+    if split_info is None:
+      raise PipelineDidNotRunError(
+          f"The Beam pipeline finished without writing {outputs.split_info_path}"
+          " (a dry run, or a runner that does not wait for the job)."
       )
-
-    return finish
+    shard_files.delete_if_exists(outputs.split_info_path)
+    return [
+        tfds_internals.split_info(
+            "train", split_info["shard_lengths"], split_info["num_bytes"], template
+        )
+    ]
 
 
 class PipelineDidNotRunError(RuntimeError):

@@ -1,163 +1,116 @@
-"""Joining, de-duplicating, ordering and sharding on the small index: no image bytes.
+"""Which bytes of which archive each shard reads: the build's plan, from file sizes alone.
 
-Pure functions: the same index and metadata give the same plan whatever runner,
-worker count or arrival order produced them, so `train[:10%]` means the same
-images everywhere.
+Pure functions: the same archives (names and sizes) and the same settings give
+the same pieces in the same order whatever runner, worker count or arrival
+order, so a shard is the same shard on every run and `train[:1%]` means the
+same images everywhere. No byte of an archive is read to plan.
 
-Planning is the one serial step of the build, so its inputs and outputs are
-kept cheap to move between processes: archive indexes are columns of strings
-and integers, and shard plans travel as pickled plain tuples (`encode_shard`),
-not as millions of small objects.
+A piece is a byte range `[start, end)` of one archive; it becomes one shard.
+It owns the members whose first header block starts inside it (see
+`tar_stream`). Shards take the pieces round-robin across archives (piece 0 of
+every archive, then piece 1, ...), so any prefix of the split draws from
+every archive once it spans as many shards as there are archives.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
-import hashlib
-import pickle
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
+import math
+import re
+from typing import Sequence
 
-from pass_tfds.archives import IndexedMember, Member, join_key
+from pass_tfds.errors import UsageError
 
-_KEY_SALT = b"pass_dataset/train/"
-
-
-@dataclasses.dataclass(frozen=True)
-class ArchiveIndex:
-  """One archive's usable image members, as columns in archive order."""
-
-  archive: int  # Position of the archive in the build's archive list.
-  names: tuple[str, ...]
-  offsets: tuple[int, ...]
-  sizes: tuple[int, ...]
-  hashes: tuple[str, ...]  # As written in the member names.
-  keys: tuple[str, ...]  # `join_key` of each hash.
-
-  @classmethod
-  def from_members(cls, archive: int, members: Iterable[IndexedMember]) -> ArchiveIndex:
-    """Keeps the members whose name makes them image candidates."""
-    usable = [m for m in members if m.skip_reason is None and m.hash is not None]
-    return cls(
-        archive,
-        tuple(m.member.name for m in usable),
-        tuple(m.member.offset for m in usable),
-        tuple(m.member.size for m in usable),
-        tuple(m.hash for m in usable),
-        tuple(join_key(m.hash) for m in usable),
-    )
-
-  def __len__(self) -> int:
-    return len(self.names)
-
-  def member(self, position: int) -> Member:
-    return Member(self.archive, self.names[position], self.offsets[position], self.sizes[position])
-
-
-class PlannedExample(NamedTuple):
-  """One unique image: where its copies lie, in the order to try them."""
-
-  key: bytes  # Position in the shuffled dataset order.
-  hash: str  # As written in the member's file name.
-  candidates: tuple[Member, ...]  # Same hash; first readable one is written.
-  metadata: Any  # The image's CSV row as found (parsed where it is written), or None.
+BLOCK = 512
+# 160 MiB: the full PASS build is ~1,075 shards, so `train[:1%]` spans piece 0
+# of all ten archives, and the few MiB a gs:// reader fetches past each piece's
+# end stay under 10 % of what the piece reads.
+DEFAULT_RANGE_BYTES = 160 << 20
+# `Piece.name`: <archive name>.<start>-<end>, offsets as 12 digits.
+PIECE_NAME = re.compile(r"^(?P<archive>.+\.tar)\.(?P<start>\d{12})-(?P<end>\d{12})$")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class PlannedShard:
+class SourceArchive:
+  """One archive of the build: its position in the archive list, name, path and size."""
+
   index: int
-  num_shards: int
-  examples: tuple[PlannedExample, ...]
+  name: str
+  path: str
+  size: int
+  mtime: float = 0.0  # Last modified, as the filesystem says: part of what makes a stored piece reusable.
 
 
-def shuffle_key(key: str) -> bytes:
-  """A deterministic pseudo-random position for a join key, as TFDS does with example keys."""
-  return hashlib.blake2b(_KEY_SALT + key.encode(), digest_size=16).digest()
+@dataclasses.dataclass(frozen=True, slots=True)
+class Piece:
+  """A byte range of one archive, written as one shard."""
+
+  shard: int  # Position in the shard order, before empty pieces are dropped.
+  archive: SourceArchive
+  part: int  # Position of the range within its archive.
+  parts: int  # Ranges in that archive.
+  start: int
+  end: int
+
+  @property
+  def name(self) -> str:
+    """A stable name for the piece's files: the same bytes give the same name on every run."""
+    return f"{self.archive.name}.{self.start:012d}-{self.end:012d}"
 
 
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-  """Pauses the cyclic garbage collector while planning builds millions of tuples.
+def parts_per_archive(sizes: Sequence[int], range_bytes: int, num_shards: int | None) -> list[int]:
+  """How many pieces each archive is cut into.
 
-  The plan holds no reference cycles; without this, CPython re-scans every
-  live object again and again as they accumulate, which doubled planning time.
+  Default: enough that no piece is larger than `range_bytes`. With
+  `num_shards`, exactly that many pieces in all, shared in proportion to size
+  (largest remainder), at least one per archive.
   """
-  enabled = gc.isenabled()
-  gc.disable()
-  try:
-    yield
-  finally:
-    if enabled:
-      gc.enable()
+  if not sizes:
+    return []
+  if num_shards is None:
+    if range_bytes < BLOCK:
+      raise UsageError(f"--range_mb must be at least {BLOCK} bytes, not {range_bytes} bytes.")
+    return [max(1, math.ceil(size / range_bytes)) for size in sizes]
+  if num_shards < len(sizes):
+    raise UsageError(
+        f"--num_shards {num_shards} is fewer than the {len(sizes)} archives of this build; each"
+        f" shard reads part of one archive. Use --num_shards {len(sizes)} or more."
+    )
+  total = sum(sizes) or 1
+  quotas = [num_shards * size / total for size in sizes]
+  parts = [max(1, math.floor(quota)) for quota in quotas]
+  by_remainder = sorted(range(len(sizes)), key=lambda i: (-(quotas[i] - math.floor(quotas[i])), i))
+  for i in by_remainder:
+    if sum(parts) >= num_shards:
+      break
+    parts[i] += 1
+  while sum(parts) > num_shards:  # Minimums pushed us over: take from the largest.
+    largest = max(range(len(parts)), key=lambda i: (parts[i], -i))
+    parts[largest] -= 1
+  return parts
 
 
-Copies = list[tuple[ArchiveIndex, int]]
+def split_range(size: int, parts: int) -> list[tuple[int, int]]:
+  """`parts` contiguous ranges tiling `[0, size)`, cut at 512-byte block boundaries."""
+  cuts = [0] + [round(size * i / parts / BLOCK) * BLOCK for i in range(1, parts)] + [size]
+  return list(zip(cuts[:-1], cuts[1:]))
 
 
-def group_by_hash(indexes: Iterable[ArchiveIndex]) -> dict[str, Copies]:
-  """Join key -> (index, position) of every copy, in (archive, offset) order."""
-  groups: dict[str, Copies] = {}
-  for index in sorted(indexes, key=lambda index: index.archive):
-    for position, key in enumerate(index.keys):
-      copies = groups.get(key)
-      if copies is None:
-        groups[key] = [(index, position)]
-      else:
-        copies.append((index, position))
-  return groups
-
-
-def plan_groups(groups: Mapping[str, Copies], metadata: Mapping[str, Any]) -> list[PlannedExample]:
-  """One `PlannedExample` per hash with its CSV row, sorted by shuffle key.
-
-  Copies of one hash are tried in (archive, offset) order, so the same copy
-  wins on every run.
-  """
-  planned = [
-      PlannedExample(
-          shuffle_key(key),
-          copies[0][0].hashes[copies[0][1]],
-          tuple(index.member(position) for index, position in copies),
-          metadata.get(key),
-      )
-      for key, copies in groups.items()
-  ]
-  planned.sort()
-  return planned
-
-
-def plan_examples(indexes: Iterable[ArchiveIndex], metadata: Mapping[str, Any]) -> list[PlannedExample]:
-  """Groups image members by hash, attaches their CSV row, sorts by shuffle key."""
-  return plan_groups(group_by_hash(indexes), metadata)
-
-
-def split_into_shards(examples: Sequence[PlannedExample], num_shards: int) -> list[PlannedShard]:
-  """Contiguous, near-equal slices of the ordered examples."""
-  num_shards = max(1, min(num_shards, len(examples)))
-  bounds = [round(len(examples) * i / num_shards) for i in range(num_shards + 1)]
+def plan_pieces(
+    archives: Sequence[SourceArchive],
+    range_bytes: int = DEFAULT_RANGE_BYTES,
+    num_shards: int | None = None,
+) -> list[Piece]:
+  """Every archive cut into pieces, in shard order: round-robin across archives."""
+  parts = parts_per_archive([archive.size for archive in archives], range_bytes, num_shards)
+  ranges = {
+      archive.index: split_range(archive.size, count) for archive, count in zip(archives, parts)
+  }
+  ordered = sorted(
+      ((part, archive) for archive, count in zip(archives, parts) for part in range(count)),
+      key=lambda item: (item[0], item[1].index),
+  )
   return [
-      PlannedShard(index, num_shards, tuple(examples[bounds[index]:bounds[index + 1]]))
-      for index in range(num_shards)
+      Piece(shard, archive, part, len(ranges[archive.index]), *ranges[archive.index][part])
+      for shard, (part, archive) in enumerate(ordered)
   ]
-
-
-def encode_shard(shard: PlannedShard) -> bytes:
-  """A shard plan as bytes: plain tuples pickle and unpickle ~10x faster than named ones."""
-  examples = tuple(
-      (example.key, example.hash, tuple(tuple(member) for member in example.candidates), example.metadata)
-      for example in shard.examples
-  )
-  return pickle.dumps((shard.index, shard.num_shards, examples), protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def decode_shard(data: bytes) -> PlannedShard:
-  index, num_shards, examples = pickle.loads(data)
-  return PlannedShard(
-      index,
-      num_shards,
-      tuple(
-          PlannedExample(key, image_hash, tuple(Member(*member) for member in candidates), metadata)
-          for key, image_hash, candidates, metadata in examples
-      ),
-  )

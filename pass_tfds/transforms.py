@@ -1,270 +1,76 @@
-"""The Beam transforms that build PASS: plan on a small index, then write shards.
+"""The Beam pipeline that builds PASS in one pass over the archives.
 
-`PlanPassShards` indexes the archives (member names, offsets, sizes: no image
-bytes), reads the CSV keeping only rows whose hash is in an archive, and plans
-the shards: join, de-duplication, order and shard assignment. `WriteShards`
-reads each image by offset only in the step that writes its shard, so no image
-byte ever crosses a shuffle: memory follows the number of images, not their bytes.
+1. `BuildMetadataLookup`: the CSV is read once, into a compact sorted lookup
+   file that every worker loads once (`metadata_lookup`).
+2. `WritePieces`: each piece (a byte range of one archive, see `plan`) is read
+   front to back and written as one shard, with a sidecar saying what it holds
+   (`pieces`). A piece whose verified sidecar and shard exist from an earlier
+   run is reused, not rewritten.
+3. `DropDuplicates`: the rare hash written by two pieces is kept where it
+   comes first in (archive, offset) order; the other shard is rewritten
+   without it.
+4. `Finalize`: the proofs (ranges tile every archive, every member and CSV row
+   accounted for), then the shards are moved to their TFDS names and the split
+   info and build report written.
+
+No image byte crosses a shuffle: what moves between steps is piece plans,
+counts and 16-byte keys.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 import logging
 import posixpath
-from typing import Callable, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from tensorflow_datasets.core import example_serializer, file_adapters, naming
-from tensorflow_datasets.core.utils import shard_utils
+import google_crc32c
+import numpy as np
 
-from pass_tfds import accounting, archives, features, images, metadata, plan, shard_files
+from pass_tfds import accounting, archives, image_keys, images, metadata_lookup, reconcile, shard_files
+from pass_tfds import tar_stream
+from pass_tfds.errors import AccountingError, ArchiveError, MetadataFormatError
+from pass_tfds.pieces import SIDECAR_VERSION, PieceResult, PieceWriter, without_losers
+from pass_tfds.plan import Piece
 
 _NS = accounting.METRICS_NAMESPACE
 _LOG = logging.getLogger(__name__)
-
-
-class Archive(NamedTuple):
-  index: int
-  path: str
-  name: str
+LOOKUP_NAME = "metadata_lookup.npz"
 
 
 @dataclasses.dataclass(frozen=True)
-class ShardResult:
-  index: int
+class BuildSettings:
+  """Everything the workers need, as plain values (pickled once per worker)."""
+
+  work_dir: str  # Pieces, their sidecars and the lookup: kept until the build succeeds.
+  file_format: str  # shard_files.TFRECORD or shard_files.ARRAY_RECORD.
+  short_side: int | None
+  jpeg_quality: int
+  strict: bool
+  fingerprint: str  # What else makes a stored piece reusable: config, format, code version.
+  read_size: int = tar_stream.READ_SIZE
+  max_missing_metadata: float | None = 0.01  # Fraction of written images; None: no limit.
+
+  def prepare(self) -> Callable[[bytes], images.PreparedImage]:
+    if self.short_side is None:
+      return images.prepare_full
+    return functools.partial(images.prepare_resized, short_side=self.short_side, quality=self.jpeg_quality)
+
+  def piece_path(self, name: str) -> str:
+    return posixpath.join(self.work_dir, f"{name}.{self.file_format}")
+
+  def sidecar_path(self, name: str) -> str:
+    return posixpath.join(self.work_dir, f"{name}.json")
+
+
+@dataclasses.dataclass(frozen=True)
+class LookupInfo:
   path: str
-  num_examples: int
-  num_bytes: int
-
-
-def _fail_if_strict(strict: bool, archive: str, member: str, reason: str, detail: str) -> None:
-  if strict and reason in accounting.STRICT_REASONS:
-    raise accounting.StrictModeError(
-        f"--strict: {archive}: member {member!r} skipped ({reason}: {detail}). Re-download"
-        f" {archive}, or build without --strict to skip it and list it in build_report.json."
-    )
-
-
-class IndexArchiveFn(beam.DoFn):
-  """Archive -> its `plan.ArchiveIndex`; members ruled out by name are counted here."""
-
-  def __init__(self, strict: bool):
-    self._strict = strict
-    self._members = Metrics.counter(_NS, "members")
-    self._skipped = Metrics.counter(_NS, "skipped")
-
-  def process(self, archive: Archive):
-    counts = accounting.BuildCounts()
-    usable = []
-    for indexed in archives.iter_index(archive.path, archive.index, archive.name):
-      if indexed is None:
-        counts.non_file_entries += 1
-        continue
-      counts.add_member(archive.name)
-      self._members.inc()
-      if indexed.skip_reason:
-        _fail_if_strict(self._strict, archive.name, indexed.member.name, indexed.skip_reason, "by name")
-        counts.add_skipped(archive.name, indexed.member.name, indexed.skip_reason)
-        self._skipped.inc()
-        Metrics.counter(_NS, f"skipped_{indexed.skip_reason}").inc()
-      else:
-        usable.append(indexed)
-    _LOG.info("Indexed %s: %d members, %d images.", archive.name, counts.members, len(usable))
-    yield plan.ArchiveIndex.from_members(archive.index, usable)
-    yield beam.pvalue.TaggedOutput("counts", counts)
-
-
-class PlanShardsFn(beam.DoFn):
-  """Metadata CSV path + all archive indexes -> ordered shard plans (`plan.encode_shard`).
-
-  The CSV is streamed and each row kept, as its raw values, only when an
-  archive holds its image, so a 1.4-million-row CSV costs time, not memory.
-  Rows are parsed later, in parallel, where their image is written. This is
-  the build's one serial step: it does no more than join, order and slice.
-  """
-
-  def __init__(self, shard_config: shard_utils.ShardConfig, archive_names: Sequence[str]):
-    self._shard_config = shard_config
-    self._archive_names = list(archive_names)
-    self._rows = Metrics.counter(_NS, "metadata_rows")
-    self._without_image = Metrics.counter(_NS, "metadata_rows_without_image")
-
-  def process(self, metadata_path: str, indexes: Sequence[plan.ArchiveIndex]):
-    counts = accounting.BuildCounts()
-    with plan.gc_paused():
-      present = plan.group_by_hash(indexes)
-      found: dict[str, tuple[int, list[str]]] = {}
-      with archives.open_file(metadata_path) as stream:
-        for number, values in metadata.iter_values(stream, posixpath.basename(metadata_path)):
-          counts.metadata_rows += 1
-          key = archives.join_key(values[metadata.HASH_COLUMN])
-          if key not in present:
-            counts.metadata_rows_without_image += 1
-          elif key in found:
-            counts.duplicate_metadata_rows += 1
-          else:
-            found[key] = (number, values)
-      examples = plan.plan_groups(present, found)
-      del present, found
-      if not examples:
-        raise archives.ArchiveError(
-            f"{', '.join(self._archive_names)} hold no member named like a PASS image"
-            " (<hash>.jpg): nothing to build. Check that --manual_dir holds the PASS archives, or"
-            " re-download them from https://zenodo.org/record/6615455."
-        )
-      total_size = sum(example.candidates[0].size for example in examples)
-      num_shards = self._shard_config.get_number_shards(total_size, len(examples))
-      shards = [plan.encode_shard(shard) for shard in plan.split_into_shards(examples, num_shards)]
-      num_images = len(examples)
-      del examples
-    self._rows.inc(counts.metadata_rows)
-    self._without_image.inc(counts.metadata_rows_without_image)
-    Metrics.counter(_NS, "duplicate_metadata_rows").inc(counts.duplicate_metadata_rows)
-    _LOG.info("Planned %d images in %d shards.", num_images, len(shards))
-    yield from shards
-    yield beam.pvalue.TaggedOutput("counts", counts)
-
-
-class PlanPassShards(beam.PTransform):
-  """Archives + metadata CSV -> PCollections of encoded shard plans and partial counts."""
-
-  def __init__(
-      self,
-      archive_list: Sequence[Archive],
-      metadata_path: str,
-      shard_config: shard_utils.ShardConfig,
-      strict: bool = False,
-  ):
-    super().__init__()
-    self._archives = list(archive_list)
-    self._metadata_path = metadata_path
-    self._shard_config = shard_config
-    self._strict = strict
-
-  @property
-  def archive_list(self) -> list[Archive]:
-    return self._archives
-
-  def expand(self, pbegin):
-    indexed = (
-        pbegin
-        | "ListArchives" >> beam.Create(self._archives)
-        | "SpreadArchives" >> beam.Reshuffle()
-        | "IndexArchives" >> beam.ParDo(IndexArchiveFn(self._strict)).with_outputs("counts", main="index")
-    )
-    planned = (
-        pbegin
-        | "MetadataFile" >> beam.Create([self._metadata_path])
-        | "PlanShards"
-        >> beam.ParDo(
-            PlanShardsFn(self._shard_config, [archive.name for archive in self._archives]),
-            beam.pvalue.AsList(indexed.index),
-        ).with_outputs("counts", main="shards")
-    )
-    counts = (indexed.counts, planned.counts) | "PlanCounts" >> beam.Flatten()
-    return planned.shards, counts
-
-
-class WriteShardFn(beam.DoFn):
-  """Reads a shard's images by offset, prepares, encodes and writes them."""
-
-  def __init__(
-      self,
-      archive_list: Sequence[Archive],
-      filename_template: naming.ShardedFileTemplate,
-      file_format: file_adapters.FileFormat,
-      prepare: Callable[[bytes], images.PreparedImage],
-      strict: bool,
-  ):
-    self._archives = list(archive_list)
-    self._template = filename_template
-    self._file_format = file_format
-    self._prepare = prepare
-    self._strict = strict
-    self._written = Metrics.counter(_NS, "written")
-    self._skipped = Metrics.counter(_NS, "skipped")
-    self._shards = Metrics.counter(_NS, "written_shards")
-    self._without_metadata = Metrics.counter(_NS, "images_without_metadata")
-    self._invalid_dates = Metrics.counter(_NS, "invalid_dates")
-    self._invalid_gps = Metrics.counter(_NS, "invalid_gps")
-
-  def setup(self):
-    self._features = features.features_dict()
-    self._serializer = example_serializer.ExampleSerializer(self._features.get_serialized_info())
-    self._reader = archives.MemberReader([archive.path for archive in self._archives])
-
-  def teardown(self):
-    self._reader.close()
-
-  def _skip(self, counts, member: archives.Member, reason: str, detail: str) -> None:
-    name = self._archives[member.archive].name
-    _fail_if_strict(self._strict, name, member.name, reason, detail)
-    counts.add_skipped(name, member.name, reason)
-    self._skipped.inc()
-    Metrics.counter(_NS, f"skipped_{reason}").inc()
-
-  def _records(self, shard: plan.PlannedShard, counts: accounting.BuildCounts, sizes: list[int]):
-    for example in shard.examples:
-      chosen = None
-      for member in example.candidates:
-        if chosen is not None:
-          self._skip(counts, member, accounting.DUPLICATE_HASH, f"{chosen.name} has the same hash")
-          continue
-        try:
-          prepared = self._prepare(self._reader.read(member))
-        except images.SkipImage as skip:
-          self._skip(counts, member, skip.reason, skip.detail)
-          continue
-        chosen = member
-        row = None
-        if example.metadata is not None:
-          row = metadata.parse_values(example.metadata[1], example.metadata[0])
-          counts.invalid_dates += int(row.date_invalid)
-          counts.invalid_gps += int(row.gps_invalid)
-          self._invalid_dates.inc(int(row.date_invalid))
-          self._invalid_gps.inc(int(row.gps_invalid))
-        values = features.example_values(example.hash, prepared, row)
-        serialized = self._serializer.serialize_example(self._features.encode_example(values))
-        counts.add_written(self._archives[member.archive].name, prepared.reencoded)
-        self._written.inc()
-        if row is None:
-          counts.images_without_metadata += 1
-          self._without_metadata.inc()
-        sizes.append(len(serialized))
-        yield serialized
-
-  def process(self, encoded_shard: bytes):
-    shard = plan.decode_shard(encoded_shard)
-    counts = accounting.BuildCounts()
-    sizes: list[int] = []
-    path = self._template.sharded_filepath(shard_index=shard.index, num_shards=shard.num_shards)
-    partial = f"{path}.incomplete"
-    shard_files.write_shard(partial, self._records(shard, counts, sizes), self._file_format)
-    shard_files.rename(partial, str(path))
-    self._shards.inc()
-    _LOG.info(
-        "Wrote shard %d/%d: %d images, %d skipped.",
-        shard.index + 1, shard.num_shards, len(sizes), sum(counts.skipped.values()),
-    )
-    yield ShardResult(shard.index, str(path), len(sizes), sum(sizes))
-    yield beam.pvalue.TaggedOutput("counts", counts)
-
-
-class MergeCountsFn(beam.CombineFn):
-  def create_accumulator(self):
-    return accounting.BuildCounts()
-
-  def add_input(self, accumulator, counts):
-    return accumulator.merge(counts)
-
-  def merge_accumulators(self, accumulators):
-    return accounting.BuildCounts.merge_all(accumulators)
-
-  def extract_output(self, accumulator):
-    return accumulator
+  digest: str  # Changes whenever the CSV's content does.
+  stats: metadata_lookup.CsvStats
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,89 +81,263 @@ class SplitOutputs:
   report_path: str
 
 
-def finalize_split(
-    results: list[ShardResult],
-    counts: accounting.BuildCounts,
-    *,
-    template: naming.ShardedFileTemplate,
-    outputs: SplitOutputs,
-    report_extra: dict,
-) -> None:
-  """Checks the accounting, drops empty shards, writes split info and build report."""
-  counts.check()
-  in_shards = sum(result.num_examples for result in results)
-  if in_shards != counts.written:
-    raise accounting.AccountingError(
-        f"The shards hold {in_shards} examples but {counts.written} images were counted as"
-        " written. Nothing was published; please report this with the build log."
-    )
-  if counts.written == 0:
-    raise archives.ArchiveError(
-        f"No image could be written: {counts.members} members, skipped {dict(counts.skipped)},"
-        f" for example {counts.skipped_examples}. The archives may be damaged: re-download them."
-    )
-  results = sorted(results, key=lambda result: result.index)
-  kept = [result for result in results if result.num_examples]
-  for result in results:
-    if not result.num_examples:
-      shard_files.delete(result.path)
-  if len(kept) != len(results):  # Renumber so that shard names have no gaps.
-    for new_index, result in enumerate(kept):
-      new_path = str(template.sharded_filepath(shard_index=new_index, num_shards=len(kept)))
-      shard_files.rename(result.path, new_path)
-  split_info = {
-      "shard_lengths": [result.num_examples for result in kept],
-      "num_bytes": sum(result.num_bytes for result in kept),
-  }
-  shard_files.write_text(outputs.split_info_path, json.dumps(split_info))
-  report = counts.to_report(
-      report_extra.get("archives", []),
-      **{key: value for key, value in report_extra.items() if key != "archives"},
-      shards=len(kept),
+class BuildLookupFn(beam.DoFn):
+  """CSV path -> `LookupInfo`; reuses the lookup an earlier run built from the same CSV."""
+
+  def __init__(self, settings: BuildSettings):
+    self._settings = settings
+    self._rows = Metrics.counter(_NS, "metadata_rows")
+
+  def process(self, csv_path: str):
+    path = posixpath.join(self._settings.work_dir, LOOKUP_NAME)
+    sidecar = posixpath.join(self._settings.work_dir, LOOKUP_NAME + ".json")
+    match = beam.io.filesystems.FileSystems.match([csv_path])[0].metadata_list[0]
+    source = {"csv": csv_path, "size": match.size_in_bytes, "mtime": match.last_updated_in_seconds}
+    stored = shard_files.read_json(sidecar)
+    if (
+        stored and stored.get("source") == source
+        and shard_files.digest_of(path) == shard_files.FileDigest(stored["size"], stored["crc32c"])
+    ):
+      stats = metadata_lookup.CsvStats(**stored["stats"])
+      digest = f"{stored['crc32c']:08x}"
+    else:
+      with archives.open_file(csv_path) as stream:
+        lookup, stats = metadata_lookup.build(stream, posixpath.basename(csv_path))
+      data = lookup.to_bytes()
+      crc = google_crc32c.value(data)
+      shard_files.write_bytes(path, data)
+      shard_files.write_json(sidecar, {
+          "source": source, "size": len(data), "crc32c": crc, "stats": dataclasses.asdict(stats),
+      })
+      digest = f"{crc:08x}"
+      _LOG.info("Metadata lookup: %d rows, %d keys, %.1f MB.", stats.rows, len(lookup), len(data) / 1e6)
+    self._rows.inc(stats.rows)
+    yield LookupInfo(path, digest, stats)
+
+
+def _count_result(result: PieceResult, sign: int = 1) -> None:
+  """Beam metrics for a piece's counts, so the console shows what the report will."""
+  counts = result.counts
+  Metrics.counter(_NS, "members").inc(sign * counts.members)
+  Metrics.counter(_NS, "written").inc(sign * counts.written)
+  Metrics.counter(_NS, "skipped").inc(sign * sum(counts.skipped.values()))
+  for reason, number in counts.skipped.items():
+    Metrics.counter(_NS, f"skipped_{reason}").inc(sign * number)
+  Metrics.counter(_NS, "images_without_metadata").inc(sign * counts.images_without_metadata)
+  Metrics.counter(_NS, "invalid_dates").inc(sign * counts.invalid_dates)
+  Metrics.counter(_NS, "invalid_gps").inc(sign * counts.invalid_gps)
+  Metrics.counter(_NS, "records_bytes").inc(sign * result.digest.size)
+
+
+class WritePieceFn(beam.DoFn):
+  """Piece -> `PieceResult`: reads its byte range once, writes its shard and sidecar."""
+
+  def __init__(self, settings: BuildSettings):
+    self._settings = settings
+    self._written_pieces = Metrics.counter(_NS, "pieces_written")
+    self._reused_pieces = Metrics.counter(_NS, "pieces_reused")
+    self._source_bytes = Metrics.counter(_NS, "source_bytes")
+
+  def setup(self):
+    self._prepare = self._settings.prepare()
+
+  def _reusable(self, piece: Piece, fingerprint: str) -> PieceResult | None:
+    stored = shard_files.read_json(self._settings.sidecar_path(piece.name))
+    if not stored or stored.get("version") != SIDECAR_VERSION or stored.get("fingerprint") != fingerprint:
+      return None
+    if shard_files.digest_of(stored["path"]) != shard_files.FileDigest(stored["size"], stored["crc32c"]):
+      return None
+    return PieceResult.from_json(stored)
+
+  def process(self, piece: Piece, lookup_info: LookupInfo):
+    fingerprint = f"{self._settings.fingerprint}|lookup:{lookup_info.digest}"
+    result = self._reusable(piece, fingerprint)
+    if result is None:
+      lookup = metadata_lookup.load_once(lookup_info.path, shard_files.read_bytes)
+      writer = PieceWriter(
+          piece, lookup, self._prepare, self._settings.strict,
+          read_size=self._settings.read_size,
+      )
+      path = self._settings.piece_path(piece.name)
+      digest = shard_files.write_shard(path, writer.records(), self._settings.file_format)
+      written = writer.written()
+      result = PieceResult(
+          piece.name, piece.shard, piece.archive.name, piece.archive.index, piece.start, piece.end,
+          path, len(written), digest, writer.span, writer.counts, writer.member_keys(), written,
+      )
+      shard_files.write_json(self._settings.sidecar_path(piece.name), result.to_json(fingerprint))
+      self._written_pieces.inc()
+    else:
+      self._reused_pieces.inc()
+    _count_result(result)
+    self._source_bytes.inc(result.source_bytes)
+    _LOG.info("%s piece %s: %d images.", "Reused" if result.reused else "Wrote", piece.name, result.records)
+    yield result
+
+
+def find_losers(results: list[PieceResult]):
+  """(piece result, record positions to drop) for each piece holding a later copy of a hash."""
+  losers = reconcile.duplicate_losers(
+      reconcile.PieceRecords(result.shard, result.archive_index, result.written) for result in results
   )
-  shard_files.write_text(outputs.report_path, accounting.report_json(report))
+  by_shard = {result.shard: result for result in results}
+  for shard, positions in sorted(losers.items()):
+    yield by_shard[shard], positions
 
 
-class WriteShards(beam.PTransform):
-  """(Encoded shard plans, partial counts) -> shard files, split info and build report."""
+class DropLosersFn(beam.DoFn):
+  """Rewrites one piece's shard without the records that lost to an earlier copy of their hash."""
 
-  def __init__(
-      self,
-      archive_list: Sequence[Archive],
-      filename_template: naming.ShardedFileTemplate,
-      file_format: file_adapters.FileFormat,
-      prepare: Callable[[bytes], images.PreparedImage],
-      outputs: SplitOutputs,
-      report_extra: dict,
-      strict: bool = False,
-  ):
+  def __init__(self, settings: BuildSettings):
+    self._settings = settings
+
+  def process(self, result_and_losers: tuple[PieceResult, np.ndarray]):
+    result, losers = result_and_losers
+    tag = f"{google_crc32c.value(np.asarray(losers, dtype=np.int64).tobytes()):08x}"
+    name = f"{result.name}.without-duplicates-{tag}"
+    path = self._settings.piece_path(name)
+    sidecar = self._settings.sidecar_path(name)
+    stored = shard_files.read_json(sidecar)
+    if stored and shard_files.digest_of(path) == shard_files.FileDigest(stored["size"], stored["crc32c"]):
+      fixed = PieceResult.from_json(stored)
+    else:
+      dropped = set(int(position) for position in losers)
+      records = (
+          record for position, record in enumerate(shard_files.read_records(result.path, self._settings.file_format))
+          if position not in dropped
+      )
+      digest = shard_files.write_shard(path, records, self._settings.file_format)
+      fixed = without_losers(result, np.asarray(losers), path, digest)
+      shard_files.write_json(sidecar, fixed.to_json(fingerprint="without-duplicates"))
+    _count_result(result, sign=-1)
+    _count_result(fixed)
+    yield dataclasses.replace(fixed, name=result.name)
+
+
+@dataclasses.dataclass(frozen=True)
+class FinalizeConfig:
+  pieces: tuple[Piece, ...]
+  archive_names: tuple[str, ...]
+  settings: BuildSettings
+  shard_path: Callable[[int, int], str]  # (index, number of shards) -> the shard's TFDS path.
+  outputs: SplitOutputs
+  report_extra: dict[str, Any]
+
+
+def _csv_side(counts: accounting.BuildCounts, results: list[PieceResult], lookup_info: LookupInfo) -> list[str]:
+  """Fills in where every CSV row went; returns problems."""
+  stats = lookup_info.stats
+  counts.metadata_rows = stats.rows
+  counts.duplicate_metadata_rows = stats.duplicate_rows
+  counts.differing_duplicate_metadata_rows = stats.differing_duplicate_rows
+  counts.duplicate_metadata_examples = list(stats.duplicate_examples)
+  counts.unusable_hash_rows = stats.unusable_hash_rows
+  counts.unusable_hash_examples = list(stats.unusable_hash_examples)
+  lookup = metadata_lookup.load_once(lookup_info.path, shard_files.read_bytes)
+  empty = np.empty(0, dtype=image_keys.KEY_DTYPE)
+  placement = reconcile.place_metadata(
+      lookup.keys(),
+      np.concatenate([empty] + [result.member_keys for result in results]),
+      np.concatenate([empty] + [result.written[["hi", "lo"]].astype(image_keys.KEY_DTYPE) for result in results]),
+  )
+  counts.metadata_rows_without_member = placement.rows_without_member
+  counts.metadata_rows_of_skipped_images = placement.rows_of_skipped_images
+  counts.images_with_metadata = placement.images_with_metadata
+  if placement.images_without_metadata != counts.images_without_metadata:
+    return [f"{counts.images_without_metadata} images were written without metadata, but the keys"
+            f" say {placement.images_without_metadata}"]
+  return []
+
+
+def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: LookupInfo,
+             config: FinalizeConfig) -> None:
+  """Proves the build, then publishes it. Safe to run again after a full or partial run."""
+  by_name = {result.name: result for result in results}
+  by_name.update({fix.name: fix for fix in fixes})
+  results = sorted(by_name.values(), key=lambda result: result.shard)
+  missing = sorted({piece.name for piece in config.pieces} - by_name.keys())
+  problems = [f"no result for piece {name}" for name in missing]
+  if not missing:
+    problems += reconcile.check_tiling(config.pieces, {result.name: result.span for result in results})
+  counts = accounting.BuildCounts.merge_all(result.counts for result in results)
+  problems += _csv_side(counts, results, lookup_info)
+  problems += counts.problems()
+  in_shards = sum(result.records for result in results)
+  if in_shards != counts.written:
+    problems.append(f"the shards hold {in_shards} examples but {counts.written} images were counted as written")
+  if problems:
+    raise AccountingError(
+        "The build does not reconcile: " + "; ".join(problems)
+        + ". Nothing was published; please report this with the build log."
+    )
+  _refuse_incomplete_data(counts, config)
+  kept = [result for result in results if result.records]
+  for index, result in enumerate(kept):
+    shard_files.move(result.path, config.shard_path(index, len(kept)), result.digest.size)
+  Metrics.counter(_NS, "written_shards").inc(len(kept))
+  Metrics.counter(_NS, "metadata_rows_without_member").inc(counts.metadata_rows_without_member)
+  Metrics.counter(_NS, "duplicate_metadata_rows").inc(counts.duplicate_metadata_rows)
+  shard_files.write_json(config.outputs.split_info_path, {
+      "shard_lengths": [result.records for result in kept],
+      "num_bytes": sum(result.digest.size for result in kept),
+  })
+  report = counts.to_report(
+      config.archive_names, **config.report_extra, shards=len(kept), pieces=len(results),
+      reused_pieces=sum(result.reused for result in results),
+  )
+  shard_files.write_text(config.outputs.report_path, accounting.report_json(report))
+
+
+def _refuse_incomplete_data(counts: accounting.BuildCounts, config: FinalizeConfig) -> None:
+  if counts.written == 0:
+    raise ArchiveError(
+        f"No image could be written: {counts.members} members, skipped {dict(counts.skipped)},"
+        f" for example {counts.skipped_examples}. Check that --manual_dir holds the PASS archives,"
+        " or re-download them from https://zenodo.org/record/6615455."
+    )
+  empty = [name for name in config.archive_names if counts.archive(name).members == 0]
+  if empty:
+    raise ArchiveError(
+        f"{', '.join(empty)} {'holds' if len(empty) == 1 else 'hold'} no member: an empty archive."
+        " Re-download it from https://zenodo.org/record/6615455."
+    )
+  limit = config.settings.max_missing_metadata
+  if limit is not None and counts.images_without_metadata > limit * counts.written:
+    raise MetadataFormatError(
+        f"{counts.images_without_metadata:,} of {counts.written:,} written images have no row in"
+        " pass_metadata.csv, so their creator could not be credited as CC-BY requires. Use the"
+        " pass_metadata.csv of the same PASS release, or pass --allow_missing_metadata to build anyway."
+    )
+
+
+class BuildPassShards(beam.PTransform):
+  """Pieces + metadata CSV -> shard files, split info and build report (see the module doc)."""
+
+  def __init__(self, metadata_path: str, config: FinalizeConfig):
     super().__init__()
-    self._write_fn = WriteShardFn(archive_list, filename_template, file_format, prepare, strict)
-    self._template = filename_template
-    self._outputs = outputs
-    self._report_extra = report_extra
+    self._metadata_path = metadata_path
+    self._config = config
 
-  def expand(self, shards_and_counts):
-    shards, plan_counts = shards_and_counts
-    written = (
-        shards
-        | "SpreadShards" >> beam.Reshuffle()
-        | "WriteShard" >> beam.ParDo(self._write_fn).with_outputs("counts", main="results")
+  def expand(self, pbegin):
+    settings = self._config.settings
+    lookup = (
+        pbegin
+        | "MetadataFile" >> beam.Create([self._metadata_path])
+        | "BuildMetadataLookup" >> beam.ParDo(BuildLookupFn(settings))
     )
-    counts = (
-        (plan_counts, written.counts)
-        | "AllCounts" >> beam.Flatten()
-        | "MergeCounts" >> beam.CombineGlobally(MergeCountsFn())
+    results = (
+        pbegin
+        | "ListPieces" >> beam.Create(self._config.pieces)
+        | "SpreadPieces" >> beam.Reshuffle()
+        | "WritePieces" >> beam.ParDo(WritePieceFn(settings), beam.pvalue.AsSingleton(lookup))
+        | "CollectPieces" >> beam.combiners.ToList()
     )
-    return (
-        written.results
-        | "CollectShardResults" >> beam.combiners.ToList()
-        | "FinalizeSplit"
-        >> beam.Map(
-            finalize_split,
-            beam.pvalue.AsSingleton(counts),
-            template=self._template,
-            outputs=self._outputs,
-            report_extra=self._report_extra,
-        )
+    fixes = (
+        results
+        | "FindDuplicates" >> beam.FlatMap(find_losers)
+        | "SpreadDuplicates" >> beam.Reshuffle()
+        | "DropDuplicates" >> beam.ParDo(DropLosersFn(settings))
+    )
+    return results | "Finalize" >> beam.Map(
+        finalize, beam.pvalue.AsList(fixes), beam.pvalue.AsSingleton(lookup), config=self._config
     )

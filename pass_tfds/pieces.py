@@ -1,0 +1,217 @@
+"""Writing one piece: read a byte range of an archive front to back, write its shard.
+
+`PieceWriter` is the per-image path of the build: tar member -> checks ->
+prepared JPEG -> metadata row from the lookup -> serialized example -> shard
+file. What it did is a `PieceResult`, which is also stored beside the shard as
+a sidecar, so that a rerun can reuse the shard without reading its archive
+again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import base64
+from typing import Callable, Iterator
+
+import numpy as np
+
+from pass_tfds import accounting, archives, example_codec, image_keys, images, reconcile, shard_files
+from pass_tfds import tar_stream
+from pass_tfds.errors import StrictModeError
+from pass_tfds.metadata_lookup import MetadataLookup
+from pass_tfds.plan import Piece
+from pass_tfds.tar_stream import RangeSpan
+
+SIDECAR_VERSION = 1
+
+
+@dataclasses.dataclass
+class PieceResult:
+  """What one piece wrote: its shard file, counts, keys and the span it covered."""
+
+  name: str
+  shard: int
+  archive: str
+  archive_index: int
+  start: int
+  end: int
+  path: str  # The shard file.
+  records: int
+  digest: shard_files.FileDigest
+  span: RangeSpan
+  counts: accounting.BuildCounts
+  member_keys: np.ndarray  # KEY_DTYPE: every member named with a usable hash, written or not.
+  written: np.ndarray  # reconcile.WRITTEN_DTYPE, one per record, in record order.
+  reused: bool = False
+
+  @property
+  def source_bytes(self) -> int:
+    return self.end - self.start
+
+  def to_json(self, fingerprint: str) -> dict:
+    return {
+        "version": SIDECAR_VERSION,
+        "fingerprint": fingerprint,
+        "name": self.name,
+        "shard": self.shard,
+        "archive": self.archive,
+        "archive_index": self.archive_index,
+        "start": self.start,
+        "end": self.end,
+        "path": self.path,
+        "records": self.records,
+        "size": self.digest.size,
+        "crc32c": self.digest.crc32c,
+        "span": dataclasses.asdict(self.span),
+        "counts": self.counts.to_json(),
+        "member_keys": base64.b64encode(self.member_keys.tobytes()).decode("ascii"),
+        "written": base64.b64encode(self.written.tobytes()).decode("ascii"),
+    }
+
+  @classmethod
+  def from_json(cls, value: dict) -> PieceResult:
+    return cls(
+        name=value["name"],
+        shard=value["shard"],
+        archive=value["archive"],
+        archive_index=value["archive_index"],
+        start=value["start"],
+        end=value["end"],
+        path=value["path"],
+        records=value["records"],
+        digest=shard_files.FileDigest(value["size"], value["crc32c"]),
+        span=RangeSpan(**value["span"]),
+        counts=accounting.BuildCounts.from_json(value["counts"]),
+        member_keys=np.frombuffer(base64.b64decode(value["member_keys"]), dtype=image_keys.KEY_DTYPE),
+        written=np.frombuffer(base64.b64decode(value["written"]), dtype=reconcile.WRITTEN_DTYPE),
+        reused=True,
+    )
+
+
+def fail_if_strict(strict: bool, archive: str, member: str, reason: str, detail: str) -> None:
+  if strict and reason in accounting.STRICT_REASONS:
+    raise StrictModeError(
+        f"--strict: {archive}: member {member!r} skipped ({reason}: {detail}). Re-download"
+        f" {archive}, or build without --strict to skip it and list it in build_report.json."
+    )
+
+
+class PieceWriter:
+  """Turns the members of one piece into serialized examples, counting every member."""
+
+  def __init__(
+      self,
+      piece: Piece,
+      lookup: MetadataLookup,
+      prepare: Callable[[bytes], images.PreparedImage],
+      strict: bool,
+      on_skip: Callable[[str], None] = lambda reason: None,
+      read_size: int = tar_stream.READ_SIZE,
+  ):
+    self._piece = piece
+    self._lookup = lookup
+    self._prepare = prepare
+    self._strict = strict
+    self._on_skip = on_skip
+    self._read_size = read_size
+    self.counts = accounting.BuildCounts()
+    self.span = RangeSpan()
+    self._member_keys: list[int] = []
+    self._written: list[tuple[int, int, int, int]] = []
+
+  def member_keys(self) -> np.ndarray:
+    return image_keys.keys_array(self._member_keys)
+
+  def written(self) -> np.ndarray:
+    return np.array(self._written, dtype=reconcile.WRITTEN_DTYPE)
+
+  def _skip(self, member: str, reason: str, detail: str) -> None:
+    fail_if_strict(self._strict, self._piece.archive.name, member, reason, detail)
+    self.counts.add_skipped(self._piece.archive.name, member, reason)
+    self._on_skip(reason)
+
+  def records(self) -> Iterator[bytes]:
+    """The piece's serialized examples, in archive order; `span` is set once exhausted."""
+    archive = self._piece.archive
+    written_here: set[int] = set()
+    regular_offsets: dict[str, int] = {}
+    with archives.open_file(archive.path) as stream:
+      reader = tar_stream.RangeReader(
+          stream, archive.name, archive.size, self._piece.start, self._piece.end,
+          read_size=self._read_size,
+      )
+      for member in reader:
+        if member.kind == tar_stream.OTHER:
+          self.counts.non_file_entries += 1
+          continue
+        self.counts.add_member(archive.name)
+        if member.kind == tar_stream.SYMLINK:
+          self._skip(member.name, accounting.SYMLINK, f"a link to {member.link_target!r}")
+          continue
+        data = member.data
+        if member.kind == tar_stream.HARD_LINK:
+          target = regular_offsets.get(member.link_target)
+          if target is None:
+            self._skip(member.name, accounting.HARD_LINK_ELSEWHERE,
+                       f"its target {member.link_target!r} lies before this piece")
+            continue
+          with archives.open_file(archive.path) as side_stream:
+            data = tar_stream.read_member_data(side_stream, target, archive.name, archive.size)
+        else:
+          regular_offsets[member.name] = member.offset
+        record = self._record(member, data, written_here)
+        if record is not None:
+          yield record
+      self.span = reader.span
+
+  def _record(self, member: tar_stream.TarMember, data: bytes, written_here: set[int]) -> bytes | None:
+    image_hash, reason = archives.classify_member_name(member.name, len(data))
+    key = image_keys.image_key(image_hash) if image_hash is not None else None
+    if key is not None:
+      self._member_keys.append(key)
+    if reason:
+      self._skip(member.name, reason, "by name" if reason != accounting.EMPTY_FILE else "zero bytes")
+      return None
+    if key in written_here:
+      self._skip(member.name, accounting.DUPLICATE_HASH, "an earlier member has the same hash")
+      return None
+    try:
+      prepared = self._prepare(data)
+    except images.SkipImage as skip:
+      self._skip(member.name, skip.reason, skip.detail)
+      return None
+    row = self._lookup.get(key)
+    flags = reconcile.REENCODED * prepared.reencoded
+    if row is None:
+      flags |= reconcile.NO_METADATA
+      self.counts.images_without_metadata += 1
+    else:
+      flags |= reconcile.INVALID_DATE * row.date_invalid | reconcile.INVALID_GPS * row.gps_invalid
+      self.counts.invalid_dates += int(row.date_invalid)
+      self.counts.invalid_gps += int(row.gps_invalid)
+    written_here.add(key)
+    self.counts.add_written(self._piece.archive.name, prepared.reencoded)
+    self._written.append((key >> 64, key & ((1 << 64) - 1), member.offset, flags))
+    return example_codec.serialize_pass_example(image_keys.normalize(image_hash), prepared, row)
+
+
+def without_losers(result: PieceResult, losers: np.ndarray, path: str, digest: shard_files.FileDigest) -> PieceResult:
+  """The result of a piece after the records at `losers` were dropped from its shard."""
+  counts = accounting.BuildCounts.from_json(result.counts.to_json())
+  for record in result.written[losers]:
+    flags = int(record["flags"])
+    counts.remove_written(result.archive, bool(flags & reconcile.REENCODED))
+    counts.images_without_metadata -= int(bool(flags & reconcile.NO_METADATA))
+    counts.invalid_dates -= int(bool(flags & reconcile.INVALID_DATE))
+    counts.invalid_gps -= int(bool(flags & reconcile.INVALID_GPS))
+    image_hash = f"{(int(record['hi']) << 64) | int(record['lo']):032x}"
+    counts.add_skipped(
+        result.archive, f"{image_hash} (member at byte {int(record['offset']):,}; an earlier"
+        " archive or offset has the same hash)", accounting.DUPLICATE_HASH,
+    )
+  keep = np.ones(len(result.written), dtype=bool)
+  keep[losers] = False
+  return dataclasses.replace(
+      result, path=path, records=int(keep.sum()), digest=digest, counts=counts,
+      written=result.written[keep], reused=False,
+  )

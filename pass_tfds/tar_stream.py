@@ -1,0 +1,296 @@
+"""Reading the members of one byte range of a tar archive, front to back.
+
+A range `[start, end)` owns every member whose first header block starts
+inside it, and reads such a member whole even when its data runs past `end`.
+The first header at or after `start` is found by scanning 512-byte blocks for
+a header whose checksum is right and confirming it by following the chain to
+the next header. Reads only go forward, in large requests, so the same code
+is cheap on a local disk and on `gs://`, where every seek back would cost a
+fresh ranged GET.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import IO, Iterator
+
+from pass_tfds.errors import ArchiveError
+
+BLOCK = 512
+READ_SIZE = 16 << 20  # Beam's gs:// reader fetches at least this much per request anyway.
+_ZERO_BLOCK = bytes(BLOCK)
+# Extended headers that describe the member after them.
+_PAX = (b"x", b"g")
+_GNU_LONG = (b"L", b"K")
+# A header's size field larger than this is taken as garbage while scanning.
+_MAX_SCAN_MEMBER = 1 << 36
+
+REGULAR = "regular"
+HARD_LINK = "hard_link"
+SYMLINK = "symlink"
+OTHER = "other"  # Directories, devices, FIFOs: not members.
+_KINDS = {b"0": REGULAR, b"\0": REGULAR, b"7": REGULAR, b"1": HARD_LINK, b"2": SYMLINK}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TarMember:
+  """One logical member: `offset` is its first header block (extended headers included)."""
+
+  name: str
+  kind: str  # REGULAR, HARD_LINK, SYMLINK or OTHER.
+  offset: int
+  data_offset: int
+  size: int
+  link_target: str  # For links; "" otherwise.
+  data: bytes  # The member's bytes (regular files only; b"" otherwise).
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RangeSpan:
+  """What a range covered, for the proof that the ranges tile their archive.
+
+  `first` is the first header the range owns and `stop` the offset right
+  after its last member's padded data (both None: it owns no member).
+  `end_of_archive` is the offset of the end-of-archive block when the range's
+  chain of headers reached it; `zeros_from` is set instead when the range
+  owns no member and found only zeros from that offset to the end of the file.
+  """
+
+  first: int | None = None
+  stop: int | None = None
+  end_of_archive: int | None = None
+  zeros_from: int | None = None
+
+
+def _octal(field: bytes) -> int:
+  """A tar numeric field: octal text, or GNU base-256 when the top bit is set."""
+  if field and field[0] & 0x80:
+    value = int.from_bytes(field[1:], "big")
+    return value - (1 << (8 * (len(field) - 1))) if field[0] & 0x40 else value
+  text = field.split(b"\0", 1)[0].strip(b" ")
+  return int(text, 8) if text else 0
+
+
+def header_is_valid(block: bytes) -> bool:
+  """True when a 512-byte block is a tar header: its checksum matches (unsigned or signed)."""
+  if len(block) != BLOCK or block == _ZERO_BLOCK:
+    return False
+  try:
+    stored = _octal(block[148:156])
+  except ValueError:
+    return False
+  unsigned = sum(block[:148]) + 256 + sum(block[156:])
+  if stored == unsigned:
+    return True
+  signed = unsigned - 2 * sum(b for b in block[:148] + block[156:] if b > 127)
+  return stored == signed
+
+
+def _padded(size: int) -> int:
+  return (size + BLOCK - 1) // BLOCK * BLOCK
+
+
+def _text(raw: bytes) -> str:
+  return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _header_name(block: bytes) -> str:
+  name = _text(block[0:100])
+  if block[257:262] == b"ustar":
+    prefix = _text(block[345:500]) if block[257:263] == b"ustar\0" else ""
+    if prefix:
+      return f"{prefix}/{name}"
+  return name
+
+
+def _pax_records(data: bytes) -> dict[str, str]:
+  """Parses `<length> <key>=<value>\\n` records."""
+  records, position = {}, 0
+  while position < len(data) and data[position:position + 1] not in (b"\0", b""):
+    space = data.index(b" ", position)
+    length = int(data[position:space])
+    key, _, value = data[space + 1:position + length - 1].partition(b"=")
+    records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+    position += length
+  return records
+
+
+class _Window:
+  """A forward-only window on a stream: bytes from `base` up to what was read so far."""
+
+  def __init__(self, stream: IO[bytes], start: int, end: int, file_size: int, read_size: int):
+    stream.seek(start)
+    self._stream = stream
+    self._buffer = bytearray()
+    self.base = start  # File offset of self._buffer[0].
+    self._bulk_until = min(end + BLOCK, file_size)  # Past it, read only what is asked for.
+    self.file_size = file_size
+    self._read_size = read_size
+
+  def ensure(self, stop: int) -> bool:
+    """Reads forward until the window holds bytes up to `stop`; False at end of file."""
+    stop = min(stop, self.file_size)
+    while (have := self.base + len(self._buffer)) < stop:
+      chunk = self._stream.read(max(stop - have, min(self._read_size, self._bulk_until - have)))
+      if not chunk:
+        return False
+      self._buffer += chunk
+    return True
+
+  def get(self, start: int, stop: int) -> bytes:
+    if not self.ensure(stop) or self.base + len(self._buffer) < stop:
+      raise EOFError(start)
+    return bytes(self._buffer[start - self.base:stop - self.base])
+
+  def forget_before(self, offset: int) -> None:
+    """Drops bytes before `offset`; they will never be needed again."""
+    drop = offset - self.base
+    if drop > len(self._buffer) // 2 or drop > (64 << 20):
+      del self._buffer[:drop]
+      self.base = offset
+
+
+class RangeReader:
+  """Iterates the members a byte range owns; `span` says what it covered once done."""
+
+  def __init__(
+      self,
+      stream: IO[bytes],
+      display_name: str,
+      file_size: int,
+      start: int,
+      end: int,
+      *,
+      read_size: int = READ_SIZE,
+  ):
+    self._name = display_name
+    self._start = start
+    self._end = end
+    self._window = _Window(stream, start, end, file_size, read_size)
+    self.span = RangeSpan()
+
+  def _damaged(self, offset: int, what: str) -> ArchiveError:
+    return ArchiveError(
+        f"{self._name} is truncated or damaged at byte {offset:,} of"
+        f" {self._window.file_size:,}: {what}. Re-download {self._name}"
+        " (see README, 'Building from the archives')."
+    )
+
+  def _block(self, offset: int) -> bytes | None:
+    try:
+      return self._window.get(offset, offset + BLOCK)
+    except EOFError:
+      return None
+
+  def _confirmed(self, offset: int) -> bool:
+    """A valid header at `offset` whose chain continues to a valid header or the end."""
+    block = self._block(offset)
+    if block is None or not header_is_valid(block):
+      return False
+    size = _octal(block[124:136])
+    if size < 0 or size > _MAX_SCAN_MEMBER:
+      return False
+    following = offset + BLOCK + _padded(size)
+    if following >= self._window.file_size:
+      return following == self._window.file_size
+    after = self._block(following)
+    return after is not None and (after == _ZERO_BLOCK or header_is_valid(after))
+
+  def _first_header(self) -> tuple[int | None, int | None]:
+    """(first confirmed header in [start, end), offset from which the file is all zeros)."""
+    offset = _padded(self._start)
+    while offset < self._end and offset + BLOCK <= self._window.file_size:
+      block = self._block(offset)
+      if block == _ZERO_BLOCK and self._zero_tail(offset):
+        return None, offset
+      if self._confirmed(offset):
+        return offset, None
+      offset += BLOCK
+      self._window.forget_before(offset)
+    return None, None
+
+  def _zero_tail(self, offset: int) -> bool:
+    """True when everything from `offset` to the end of the file is zero (the archive's end)."""
+    position = offset
+    while position < self._window.file_size:
+      stop = min(position + (1 << 20), self._window.file_size)
+      if self._window.get(position, stop).count(0) != stop - position:
+        return False
+      self._window.forget_before(stop)
+      position = stop
+    return True
+
+  def __iter__(self) -> Iterator[TarMember]:
+    first, zeros_from = self._first_header()
+    if first is None:
+      self.span = RangeSpan(zeros_from=zeros_from)
+      return
+    offset = first
+    while offset < self._end:
+      block = self._block(offset)
+      if block is None:
+        raise self._damaged(offset, "the file ends where a tar header should start"
+                            " (no end-of-archive block)")
+      if block == _ZERO_BLOCK:
+        self.span = RangeSpan(first, offset, end_of_archive=offset)
+        return
+      member, offset = self._read_member(offset, block)
+      self._window.forget_before(offset)
+      yield member
+    self.span = RangeSpan(first, offset)
+
+  def _read_member(self, offset: int, block: bytes) -> tuple[TarMember, int]:
+    """The logical member starting at `offset` (after any extended headers) and the next offset."""
+    start = offset
+    overrides: dict[str, str] = {}
+    while True:
+      if not header_is_valid(block):
+        raise self._damaged(offset, "a tar header with a wrong checksum")
+      kind = block[156:157]
+      size = _octal(block[124:136])
+      data_offset = offset + BLOCK
+      following = data_offset + _padded(size)
+      if kind in _PAX or kind in _GNU_LONG:
+        try:
+          data = self._window.get(data_offset, data_offset + size)
+        except EOFError:
+          raise self._damaged(offset, "an extended header is cut short") from None
+        if kind == b"x":
+          overrides.update(_pax_records(data))
+        elif kind == b"L":
+          overrides["path"] = _text(data)
+        elif kind == b"K":
+          overrides["linkpath"] = _text(data)
+        offset = following
+        block = self._block(offset)
+        if block is None or block == _ZERO_BLOCK:
+          raise self._damaged(offset, "an extended header is not followed by its member")
+        continue
+      size = int(overrides.get("size", size))
+      following = data_offset + _padded(size)
+      name = overrides.get("path") or _header_name(block)
+      member_kind = _KINDS.get(kind, OTHER)
+      link_target = overrides.get("linkpath") or _text(block[157:257])
+      data = b""
+      if member_kind == REGULAR:
+        if data_offset + size > self._window.file_size:
+          raise ArchiveError(
+              f"{self._name} is truncated: member {name!r} needs bytes up to"
+              f" {data_offset + size:,} but the file has {self._window.file_size:,}."
+              f" Re-download {self._name} (see README, 'Building from the archives')."
+          )
+        data = self._window.get(data_offset, data_offset + size)
+      return TarMember(name, member_kind, start, data_offset, size, link_target, data), following
+
+
+def read_member_data(stream: IO[bytes], member_offset: int, display_name: str, file_size: int) -> bytes:
+  """The data of the regular member whose first header block is at `member_offset`.
+
+  A forward read on its own stream, for the rare hard link whose target this
+  range read earlier.
+  """
+  reader = RangeReader(stream, display_name, file_size, member_offset, member_offset + 1,
+                       read_size=1 << 20)
+  for member in reader:
+    return member.data
+  raise ArchiveError(f"{display_name}: no member at byte {member_offset:,}.")
