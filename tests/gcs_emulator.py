@@ -55,7 +55,7 @@ from types import ModuleType
 from typing import Callable, Iterator
 
 HOST = "127.0.0.1"
-DEFAULT_BUCKET = "pass-tfds-test"
+DEFAULT_BUCKET = "pass-tfds-emulator"
 SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gcs_emulator_site")
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 
@@ -154,7 +154,7 @@ def _free_port() -> int:
 
 
 def _die_with_parent() -> None:
-  """Linux: the server gets SIGTERM if the test process dies without stopping it."""
+  """Linux: the server gets SIGTERM if the thread that started it dies without stopping it."""
   try:
     import ctypes
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
