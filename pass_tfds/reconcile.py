@@ -48,17 +48,20 @@ def check_tiling(pieces: Sequence[Piece], spans: dict[str, RangeSpan]) -> list[s
                           f" end-of-archive block at {end_of_archive:,}")
         continue
       if span.first is not None:
-        if span.first != expected:
+        if span.first > expected:
+          problems.append(f"{name} is damaged at byte {expected:,}: the member before ends there"
+                          f" but the next valid tar header is at {span.first:,}")
+        elif span.first < expected:
           problems.append(f"{name}: the piece at {piece.start:,}-{piece.end:,} starts with a header"
-                          f" at {span.first:,}, but the previous member ends at {expected:,}")
+                          f" at {span.first:,}, inside the member that ends at {expected:,}")
         expected = span.stop
         if span.end_of_archive is not None:
           end_of_archive = span.end_of_archive
       elif span.zeros_from is not None and span.zeros_from <= expected:
         end_of_archive = expected
       elif expected < piece.end:
-        problems.append(f"{name}: no piece owns the header at {expected:,}"
-                        f" (piece {piece.start:,}-{piece.end:,} found none)")
+        problems.append(f"{name} is damaged at byte {expected:,}: the member before ends there"
+                        f" but no valid tar header follows in bytes {piece.start:,}-{piece.end:,}")
     if end_of_archive is None:
       problems.append(f"{name}: no piece reached the end-of-archive block")
   return problems

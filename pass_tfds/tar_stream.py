@@ -1,10 +1,10 @@
 """Reading the members of one byte range of a tar archive, front to back.
 
-A range `[start, end)` owns every member whose first header block starts
-inside it, and reads such a member whole even when its data runs past `end`.
-The first header at or after `start` is found by scanning 512-byte blocks for
-a header whose checksum is right and confirming it by following the chain to
-the next header. Reads only go forward, in large requests, so the same code
+A range `[start, end)` owns every member whose first header block (its
+extended header, if it has one) starts inside it, and reads such a member
+whole even when its data runs past `end`. A range finds the chain of headers
+by scanning 512-byte blocks, from a little before its start, for a header
+whose checksum is right, confirmed by following the chain to the next header. Reads only go forward, in large requests, so the same code
 is cheap on a local disk and on `gs://`, where every seek back would cost a
 fresh ranged GET.
 """
@@ -24,6 +24,10 @@ _PAX = (b"x", b"g")
 _GNU_LONG = (b"L", b"K")
 # A header's size field larger than this is taken as garbage while scanning.
 _MAX_SCAN_MEMBER = 1 << 36
+# A range starts looking for headers this far before its start, so that it sees
+# a member's extended (pax, GNU long name) header that a range boundary cut
+# off from the member's own header, and leaves that member to the range before.
+LOOKBACK = 64 << 10
 
 REGULAR = "regular"
 HARD_LINK = "hard_link"
@@ -166,7 +170,8 @@ class RangeReader:
     self._name = display_name
     self._start = start
     self._end = end
-    self._window = _Window(stream, start, end, file_size, read_size)
+    self._scan_from = max(0, _padded(start) - LOOKBACK)
+    self._window = _Window(stream, self._scan_from, end, file_size, read_size)
     self.span = RangeSpan()
 
   def _damaged(self, offset: int, what: str) -> ArchiveError:
@@ -197,13 +202,15 @@ class RangeReader:
     return after is not None and (after == _ZERO_BLOCK or header_is_valid(after))
 
   def _first_header(self) -> tuple[int | None, int | None]:
-    """(first confirmed header in [start, end), offset from which the file is all zeros)."""
-    offset = _padded(self._start)
+    """(first confirmed header from the scan start on, offset from which the file is all zeros)."""
+    offset = self._scan_from
     while offset < self._end and offset + BLOCK <= self._window.file_size:
       block = self._block(offset)
       if block == _ZERO_BLOCK and self._zero_tail(offset):
         return None, offset
-      if self._confirmed(offset):
+      # A tar starts with a header: at 0 a valid one needs no confirmation, so
+      # damage to the second header is reported as such.
+      if (offset == 0 and header_is_valid(block)) or self._confirmed(offset):
         return offset, None
       offset += BLOCK
       self._window.forget_before(offset)
@@ -221,23 +228,29 @@ class RangeReader:
     return True
 
   def __iter__(self) -> Iterator[TarMember]:
-    first, zeros_from = self._first_header()
-    if first is None:
+    offset, zeros_from = self._first_header()
+    if offset is None:
       self.span = RangeSpan(zeros_from=zeros_from)
       return
-    offset = first
+    first = None
     while offset < self._end:
       block = self._block(offset)
       if block is None:
         raise self._damaged(offset, "the file ends where a tar header should start"
                             " (no end-of-archive block)")
       if block == _ZERO_BLOCK:
-        self.span = RangeSpan(first, offset, end_of_archive=offset)
+        if first is None:
+          self.span = RangeSpan(zeros_from=offset)
+        else:
+          self.span = RangeSpan(first, offset, end_of_archive=offset)
         return
       member, offset = self._read_member(offset, block)
       self._window.forget_before(offset)
-      yield member
-    self.span = RangeSpan(first, offset)
+      if member.offset >= self._start:  # Before it: the previous range's member.
+        if first is None:
+          first = member.offset
+        yield member
+    self.span = RangeSpan(first, offset) if first is not None else RangeSpan()
 
   def _read_member(self, offset: int, block: bytes) -> tuple[TarMember, int]:
     """The logical member starting at `offset` (after any extended headers) and the next offset."""

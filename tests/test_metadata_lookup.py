@@ -1,0 +1,69 @@
+"""The compact CSV lookup: every row's values found by hash, first row wins, counts of the rest."""
+
+from __future__ import annotations
+
+import io
+import math
+
+from pass_tfds import image_keys, metadata, metadata_lookup
+
+HEADER = ",unickname,datetaken,licensename,hash,latitude,longitude\n"
+
+
+def _build(rows: str):
+  return metadata_lookup.build(io.BytesIO((HEADER + rows).encode("utf-8")), "pass_metadata.csv")
+
+
+def test_values_round_trip_through_the_file():
+  rows = (
+      '0,NA,2012-08-09 18:00:20.0,CC BY,00ab,1.5,-2.25\n'
+      '1,"name, with ""quotes""\nand a newline",,CC BY,CD,,\n'
+      '2,ÉÈ 007,0000-00-00 00:00:00,CC BY,ef,91,3\n'
+  )
+  lookup, stats = _build(rows)
+  lookup = metadata_lookup.MetadataLookup.from_bytes(lookup.to_bytes())
+  assert stats.rows == 3 and len(lookup) == 3
+  expected = {
+      "ab": metadata.parse_fields("NA", "2012-08-09 18:00:20.0", "1.5", "-2.25"),
+      "cd": metadata.parse_fields('name, with "quotes"\nand a newline', "", "", ""),
+      "ef": metadata.parse_fields("ÉÈ 007", "0000-00-00 00:00:00", "91", "3"),
+  }
+  for image_hash, want in expected.items():
+    got = lookup.get(image_keys.image_key(image_hash))
+    assert got.creator_username == want.creator_username
+    assert got.date_taken == want.date_taken
+    assert (got.date_invalid, got.gps_invalid) == (want.date_invalid, want.gps_invalid)
+    for a, b in ((got.gps_latitude, want.gps_latitude), (got.gps_longitude, want.gps_longitude)):
+      assert (math.isnan(a) and math.isnan(b)) or a == b
+  assert lookup.get(image_keys.image_key("abcd")) is None
+
+
+def test_first_row_wins_and_repeats_are_counted_with_examples():
+  rows = (
+      "0,first,,L,0a,,\n"
+      "1,second,,L,0A,,\n"  # Same hash, other values.
+      "2,first,,L,a,,\n"  # Same hash, same values.
+      "3,x,,L,not-hex,,\n"
+  )
+  lookup, stats = _build(rows)
+  assert lookup.get(0xA).creator_username == "first"
+  assert (stats.duplicate_rows, stats.differing_duplicate_rows, stats.unusable_hash_rows) == (2, 1, 1)
+  assert stats.duplicate_examples == [
+      "row 2: same hash as row 1 (other values; row 1 is used)",
+      "row 3: same hash as row 1 (same values; row 1 is used)",
+  ]
+  assert stats.unusable_hash_examples == ["row 4: hash 'not-hex'"]
+  assert image_keys.sortable(lookup.keys()).tolist() == sorted(image_keys.sortable(lookup.keys()).tolist())
+
+
+def test_a_lookup_is_loaded_once_per_process(tmp_path):
+  lookup, _ = _build("0,u,,L,ab,,\n")
+  reads = []
+
+  def read(path):
+    reads.append(path)
+    return lookup.to_bytes()
+
+  first = metadata_lookup.load_once(str(tmp_path / "l.npz"), read)
+  assert metadata_lookup.load_once(str(tmp_path / "l.npz"), read) is first
+  assert reads == [str(tmp_path / "l.npz")]

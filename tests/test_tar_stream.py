@@ -1,0 +1,202 @@
+"""Reading byte ranges of tar archives front to back, and the proof that ranges tile an archive."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import tarfile
+
+import pytest
+
+from pass_tfds import accounting, archives, plan, reconcile, tar_stream
+from pass_tfds.errors import ArchiveError
+
+
+def _tar(path, members, format=tarfile.GNU_FORMAT) -> str:
+  """members: (name, data) regular files; data None: a directory; ("->", target): a symlink."""
+  with tarfile.open(path, "w", format=format) as tar:
+    for name, data in members:
+      info = tarfile.TarInfo(name)
+      if data is None:
+        info.type = tarfile.DIRTYPE
+        tar.addfile(info)
+      elif isinstance(data, tuple):
+        info.type = tarfile.SYMTYPE if data[0] == "->" else tarfile.LNKTYPE
+        info.linkname = data[1]
+        tar.addfile(info)
+      else:
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+  return str(path)
+
+
+def _read(path, start, end, read_size=1 << 16):
+  size = os.path.getsize(path)
+  with open(path, "rb") as stream:
+    reader = tar_stream.RangeReader(stream, os.path.basename(path), size, start, end, read_size=read_size)
+    members = list(reader)
+  return members, reader.span
+
+
+def _pieces(path, parts):
+  archive = plan.SourceArchive(0, os.path.basename(path), path, os.path.getsize(path))
+  return plan.plan_pieces([archive], num_shards=parts)
+
+
+def _random_members(count, seed=0):
+  rng = random.Random(seed)
+  return [(f"PASS.0/{rng.getrandbits(128):032x}.jpg", rng.randbytes(rng.randint(0, 5000)))
+          for _ in range(count)]
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 7, 40, 200])
+def test_ranges_read_every_member_once_and_tile_the_archive(tmp_path, parts):
+  members = _random_members(60)
+  path = _tar(tmp_path / "PASS.0.tar", members)
+  pieces = _pieces(path, parts)
+  seen, spans = [], {}
+  for piece in pieces:
+    read, span = _read(path, piece.start, piece.end)
+    seen += [(member.name, member.data) for member in read]
+    spans[piece.name] = span
+  assert seen == members  # Every member once, in archive order, whole across boundaries.
+  assert reconcile.check_tiling(pieces, spans) == []
+
+
+def test_pax_and_long_names_and_links(tmp_path):
+  long_dir = "d" * 120
+  members = [
+      ("PASS.0/", None),
+      (f"{long_dir}/{'a' * 32}.jpg", b"long name"),
+      ("PASS.0/b.jpg", b"bytes"),
+      ("PASS.0/link.jpg", ("->", "PASS.0/b.jpg")),
+      ("PASS.0/hard.jpg", ("hard", "PASS.0/b.jpg")),
+  ]
+  for format in (tarfile.GNU_FORMAT, tarfile.PAX_FORMAT):
+    path = _tar(tmp_path / f"PASS.{format}.tar", members, format=format)
+    read, span = _read(path, 0, os.path.getsize(path))
+    assert [(m.name.rstrip("/"), m.kind) for m in read] == [
+        ("PASS.0", tar_stream.OTHER),
+        (f"{long_dir}/{'a' * 32}.jpg", tar_stream.REGULAR),
+        ("PASS.0/b.jpg", tar_stream.REGULAR),
+        ("PASS.0/link.jpg", tar_stream.SYMLINK),
+        ("PASS.0/hard.jpg", tar_stream.HARD_LINK),
+    ]
+    assert read[1].data == b"long name" and read[3].link_target == "PASS.0/b.jpg"
+    assert span.first == 0 and span.end_of_archive == span.stop
+
+
+def test_a_boundary_between_an_extended_header_and_its_member(tmp_path):
+  members = [(f"PASS.0/{'é' * 40}{i:032x}.jpg", bytes([i]) * 700) for i in range(12)]
+  path = _tar(tmp_path / "PASS.0.tar", members, format=tarfile.PAX_FORMAT)
+  size = os.path.getsize(path)
+  archive = plan.SourceArchive(0, "PASS.0.tar", path, size)
+  for cut in range(512, size - 512, 512):  # Every block boundary, pax headers included.
+    pieces = [plan.Piece(0, archive, 0, 2, 0, cut), plan.Piece(1, archive, 1, 2, cut, size)]
+    seen, spans = [], {}
+    for piece in pieces:
+      read, spans[piece.name] = _read(path, piece.start, piece.end)
+      seen += [(member.name, member.data) for member in read]
+    assert seen == members, cut
+    assert reconcile.check_tiling(pieces, spans) == [], cut
+
+
+def test_a_range_inside_one_large_member_owns_nothing(tmp_path):
+  path = _tar(tmp_path / "PASS.0.tar", [("a.jpg", b"x" * 100_000), ("b.jpg", b"y")])
+  read, span = _read(path, 10_240, 20_480)
+  assert read == [] and span == tar_stream.RangeSpan()
+  pieces = _pieces(path, 9)
+  spans = {piece.name: _read(path, piece.start, piece.end)[1] for piece in pieces}
+  assert reconcile.check_tiling(pieces, spans) == []
+
+
+def test_member_data_that_looks_like_a_header_is_not_taken_for_one(tmp_path):
+  inner = tarfile.open(fileobj=(buffer := io.BytesIO()), mode="w")
+  info = tarfile.TarInfo("fake.jpg")
+  info.size = 3000
+  inner.addfile(info, io.BytesIO(b"z" * 3000))
+  inner.close()
+  payload = b"\0" * 512 + buffer.getvalue()  # A tar inside a member: valid headers in the data.
+  path = _tar(tmp_path / "PASS.0.tar", [("a.jpg", payload), ("b.jpg", b"real")])
+  pieces = _pieces(path, 3)
+  spans, names = {}, []
+  for piece in pieces:
+    read, spans[piece.name] = _read(path, piece.start, piece.end)
+    names += [member.name for member in read]
+  # Wherever the cut falls, either the confirmation rejects the fake chain or the proof fails.
+  if names == ["a.jpg", "b.jpg"]:
+    assert reconcile.check_tiling(pieces, spans) == []
+  else:
+    assert reconcile.check_tiling(pieces, spans)
+
+
+def test_tiling_proof_catches_a_lost_or_doubled_member():
+  archive = plan.SourceArchive(0, "PASS.0.tar", "p", 10_240)
+  a, b = plan.Piece(0, archive, 0, 2, 0, 5_120), plan.Piece(1, archive, 1, 2, 5_120, 10_240)
+  good = {a.name: tar_stream.RangeSpan(0, 6_144), b.name: tar_stream.RangeSpan(6_144, 8_192, 8_192)}
+  assert reconcile.check_tiling([a, b], good) == []
+  gap = {a.name: tar_stream.RangeSpan(0, 6_144), b.name: tar_stream.RangeSpan(7_168, 8_192, 8_192)}
+  assert "damaged at byte 6,144" in reconcile.check_tiling([a, b], gap)[0]
+  overlap = {a.name: tar_stream.RangeSpan(0, 6_144), b.name: tar_stream.RangeSpan(5_632, 8_192, 8_192)}
+  assert "inside the member that ends at 6,144" in reconcile.check_tiling([a, b], overlap)[0]
+  no_end = {a.name: tar_stream.RangeSpan(0, 6_144), b.name: tar_stream.RangeSpan(6_144, 10_240)}
+  assert "end-of-archive" in reconcile.check_tiling([a, b], no_end)[0]
+  nobody = {a.name: tar_stream.RangeSpan(0, 4_096), b.name: tar_stream.RangeSpan()}
+  assert "damaged at byte 4,096" in reconcile.check_tiling([a, b], nobody)[0]
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.5, 0.9])
+def test_truncated_archive_named(tmp_path, cut):
+  path = _tar(tmp_path / "PASS.3.tar", _random_members(20))
+  data = open(path, "rb").read()
+  with open(path, "wb") as f:
+    f.write(data[:int(len(data) * cut)])
+  with pytest.raises(ArchiveError, match="PASS.3.tar is truncated"):
+    _read(path, 0, os.path.getsize(path))
+
+
+def test_damaged_header_named_with_its_offset(tmp_path):
+  path = _tar(tmp_path / "PASS.3.tar", _random_members(5))
+  _, span = _read(path, 0, os.path.getsize(path))
+  data = bytearray(open(path, "rb").read())
+  members, _ = _read(path, 0, len(data))
+  second = members[1].offset
+  data[second + 10] ^= 0xFF
+  open(path, "wb").write(bytes(data))
+  with pytest.raises(ArchiveError, match=f"damaged at byte {second:,}"):
+    _read(path, 0, len(data))
+
+
+def test_reads_only_go_forward_in_large_requests(tmp_path):
+  path = _tar(tmp_path / "PASS.0.tar", _random_members(300))
+
+  class Recording(io.FileIO):
+    def __init__(self, *args):
+      super().__init__(*args)
+      self.positions, self.requests = [], []
+
+    def seek(self, *args):
+      self.positions.append(super().seek(*args))
+      return self.positions[-1]
+
+    def read(self, size=-1):
+      self.requests.append(size)
+      return super().read(size)
+
+  size = os.path.getsize(path)
+  stream = Recording(path, "rb")
+  list(tar_stream.RangeReader(stream, "PASS.0.tar", size, 0, size, read_size=1 << 20))
+  assert stream.positions == [0]  # One seek, to the range start; never back.
+  assert stream.requests[0] == min(1 << 20, size)
+
+
+def test_member_names_are_classified():
+  assert archives.classify_member_name("PASS.0/ab/0abc123def4567890abc123def45678.jpg", 5) == (
+      "0abc123def4567890abc123def45678", None)
+  assert archives.classify_member_name("PASS.0/._0abc123def4567890abc123def45678.jpg", 5)[1] == accounting.NOT_AN_IMAGE
+  assert archives.classify_member_name("PASS.0/.DS_Store", 5)[1] == accounting.NOT_AN_IMAGE
+  assert archives.classify_member_name("PASS.0/README.txt", 5)[1] == accounting.NOT_AN_IMAGE
+  assert archives.classify_member_name("PASS.0/thumbnail_final.jpg", 5)[1] == accounting.NAME_WITHOUT_HASH
+  assert archives.classify_member_name("PASS.0/cdef0123456789abcdef0123456789ab.jpg", 0)[1] == accounting.EMPTY_FILE
+  assert archives.classify_member_name("x/EF0123456789ABCDEF0123456789ABCD.JPG", 9)[1] is None
