@@ -33,6 +33,7 @@ class PieceResult:
   shard: int
   archive: str
   archive_index: int
+  archive_path: str
   start: int
   end: int
   path: str  # The shard file.
@@ -56,6 +57,7 @@ class PieceResult:
         "shard": self.shard,
         "archive": self.archive,
         "archive_index": self.archive_index,
+        "archive_path": self.archive_path,
         "start": self.start,
         "end": self.end,
         "path": self.path,
@@ -75,6 +77,7 @@ class PieceResult:
         shard=value["shard"],
         archive=value["archive"],
         archive_index=value["archive_index"],
+        archive_path=value["archive_path"],
         start=value["start"],
         end=value["end"],
         path=value["path"],
@@ -156,7 +159,7 @@ class PieceWriter:
                        f"its target {member.link_target!r} lies before this piece")
             continue
           with archives.open_file(archive.path) as side_stream:
-            data = tar_stream.read_member_data(side_stream, target, archive.name, archive.size)
+            data = tar_stream.read_member_at(side_stream, target, archive.name, archive.size).data
         else:
           regular_offsets[member.name] = member.offset
         record = self._record(member, data, written_here)
@@ -195,20 +198,27 @@ class PieceWriter:
     return example_codec.serialize_pass_example(image_keys.normalize(image_hash), prepared, row)
 
 
-def without_losers(result: PieceResult, losers: np.ndarray, path: str, digest: shard_files.FileDigest) -> PieceResult:
-  """The result of a piece after the records at `losers` were dropped from its shard."""
+def loser_names(result: PieceResult, losers: np.ndarray, archive_size: int) -> list[str]:
+  """The member names of the records at `losers`, read from their tar headers (rare: duplicates)."""
+  names = []
+  with archives.open_file(result.archive_path) as stream:
+    for offset in sorted(int(result.written[position]["offset"]) for position in losers):
+      names.append(tar_stream.read_member_at(stream, offset, result.archive, archive_size).name)
+  return names
+
+
+def without_losers(
+    result: PieceResult, losers: np.ndarray, names: list[str], path: str, digest: shard_files.FileDigest
+) -> PieceResult:
+  """The result of a piece after the records at `losers` (members `names`) were dropped."""
   counts = accounting.BuildCounts.from_json(result.counts.to_json())
-  for record in result.written[losers]:
+  for record, name in zip(result.written[np.sort(losers)], names):
     flags = int(record["flags"])
     counts.remove_written(result.archive, bool(flags & reconcile.REENCODED))
     counts.images_without_metadata -= int(bool(flags & reconcile.NO_METADATA))
     counts.invalid_dates -= int(bool(flags & reconcile.INVALID_DATE))
     counts.invalid_gps -= int(bool(flags & reconcile.INVALID_GPS))
-    image_hash = f"{(int(record['hi']) << 64) | int(record['lo']):032x}"
-    counts.add_skipped(
-        result.archive, f"{image_hash} (member at byte {int(record['offset']):,}; an earlier"
-        " archive or offset has the same hash)", accounting.DUPLICATE_HASH,
-    )
+    counts.add_skipped(result.archive, name, accounting.DUPLICATE_HASH)
   keep = np.ones(len(result.written), dtype=bool)
   keep[losers] = False
   return dataclasses.replace(

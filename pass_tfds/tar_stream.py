@@ -296,14 +296,16 @@ class RangeReader:
       return TarMember(name, member_kind, start, data_offset, size, link_target, data), following
 
 
-def read_member_data(stream: IO[bytes], member_offset: int, display_name: str, file_size: int) -> bytes:
-  """The data of the regular member whose first header block is at `member_offset`.
+def read_member_at(stream: IO[bytes], member_offset: int, display_name: str, file_size: int) -> TarMember:
+  """The member whose first header block is at `member_offset`, read forward on its own stream.
 
-  A forward read on its own stream, for the rare hard link whose target this
-  range read earlier.
+  For the rare member needed out of order: a hard link's target, or the name
+  of a duplicate found after its piece was written.
   """
   reader = RangeReader(stream, display_name, file_size, member_offset, member_offset + 1,
                        read_size=1 << 20)
   for member in reader:
-    return member.data
-  raise ArchiveError(f"{display_name}: no member at byte {member_offset:,}.")
+    if member.offset == member_offset:
+      return member
+    break
+  raise ArchiveError(f"{display_name}: no member starts at byte {member_offset:,}.")

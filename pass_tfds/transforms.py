@@ -33,7 +33,7 @@ import numpy as np
 from pass_tfds import accounting, archives, image_keys, images, metadata_lookup, reconcile, shard_files
 from pass_tfds import tar_stream
 from pass_tfds.errors import AccountingError, ArchiveError, MetadataFormatError
-from pass_tfds.pieces import SIDECAR_VERSION, PieceResult, PieceWriter, without_losers
+from pass_tfds.pieces import SIDECAR_VERSION, PieceResult, PieceWriter, loser_names, without_losers
 from pass_tfds.plan import Piece
 
 _NS = accounting.METRICS_NAMESPACE
@@ -162,7 +162,8 @@ class WritePieceFn(beam.DoFn):
       digest = shard_files.write_shard(path, writer.records(), self._settings.file_format)
       written = writer.written()
       result = PieceResult(
-          piece.name, piece.shard, piece.archive.name, piece.archive.index, piece.start, piece.end,
+          piece.name, piece.shard, piece.archive.name, piece.archive.index, piece.archive.path,
+          piece.start, piece.end,
           path, len(written), digest, writer.span, writer.counts, writer.member_keys(), written,
       )
       shard_files.write_json(self._settings.sidecar_path(piece.name), result.to_json(fingerprint))
@@ -207,7 +208,8 @@ class DropLosersFn(beam.DoFn):
           if position not in dropped
       )
       digest = shard_files.write_shard(path, records, self._settings.file_format)
-      fixed = without_losers(result, np.asarray(losers), path, digest)
+      names = loser_names(result, losers, shard_files.file_size(result.archive_path))
+      fixed = without_losers(result, np.asarray(losers), names, path, digest)
       shard_files.write_json(sidecar, fixed.to_json(fingerprint="without-duplicates"))
     _count_result(result, sign=-1)
     _count_result(fixed)

@@ -1,8 +1,16 @@
-"""The counts every build must reconcile before it succeeds."""
+"""The counts every build must reconcile, and a finalize step that is safe to run again."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
 
 import pytest
 
-from pass_tfds import accounting, transforms
+from pass_tfds import accounting, sample, shard_files, transforms
+from pass_tfds.errors import AccountingError
+
+import pipeline_parts
 
 
 def _counts(members=3, written=2, skipped=1):
@@ -13,20 +21,30 @@ def _counts(members=3, written=2, skipped=1):
     counts.add_written("PASS.0.tar", reencoded=False)
   for i in range(skipped):
     counts.add_skipped("PASS.0.tar", f"PASS.0/m{i}.jpg", accounting.TRUNCATED)
+  counts.images_without_metadata = written
   return counts
 
 
-def test_reconciled_counts_pass_and_report_the_invariant():
+def test_reconciled_counts_pass_and_report_the_invariants():
   counts = _counts()
   counts.check()
-  report = counts.to_report(["PASS.0.tar"])
+  report = counts.to_report(["PASS.0.tar", "PASS.1.tar"])
   assert report["reconciled"] and report["members"] == 3 and report["skipped"] == {"truncated": 1}
   assert report["skipped_examples"] == {"truncated": ["PASS.0.tar:PASS.0/m0.jpg"]}
+  assert report["per_archive"]["PASS.1.tar"] == {"members": 0, "written": 0, "skipped": 0}
 
 
 def test_a_member_lost_without_a_reason_fails_the_build():
-  with pytest.raises(accounting.AccountingError, match=r"3 archive members but 1 written \+ 1 skipped"):
+  with pytest.raises(AccountingError, match=r"3 archive members but 1 written \+ 1 skipped"):
     _counts(written=1).check()
+
+
+def test_a_csv_row_lost_fails_the_build():
+  counts = _counts()
+  counts.metadata_rows = 5
+  counts.metadata_rows_without_member = 4
+  with pytest.raises(AccountingError, match="5 CSV rows but 4 placed"):
+    counts.check()
 
 
 def test_partial_counts_merge_like_one_count():
@@ -34,6 +52,7 @@ def test_partial_counts_merge_like_one_count():
   assert (merged.members, merged.written, merged.skipped["truncated"]) == (5, 3, 2)
   assert merged.per_archive["PASS.0.tar"].members == 5
   merged.check()
+  assert accounting.BuildCounts.from_json(merged.to_json()) == merged
 
 
 def test_unknown_reason_refused():
@@ -41,9 +60,54 @@ def test_unknown_reason_refused():
     accounting.BuildCounts().add_skipped("PASS.0.tar", "x.jpg", "because")
 
 
-def test_finalize_refuses_shards_that_disagree_with_the_counts(tmp_path):
-  results = [transforms.ShardResult(0, str(tmp_path / "shard-0"), 1, 10)]
-  outputs = transforms.SplitOutputs(str(tmp_path / "split.json"), str(tmp_path / "report.json"))
-  with pytest.raises(accounting.AccountingError, match="shards hold 1 examples but 2"):
-    transforms.finalize_split(results, _counts(), template=None, outputs=outputs, report_extra={})
-  assert not (tmp_path / "report.json").exists()
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+  out = str(tmp_path_factory.mktemp("corpus"))
+  return out, sample.write_sample(out, 200, seed=3)
+
+
+def _shards(out):
+  return sorted(name for name in os.listdir(out) if ".tfrecord-" in name)
+
+
+def test_finalize_twice_and_after_a_partial_move_publishes_the_same(corpus, tmp_path):
+  corpus_dir, manifest = corpus
+  config = pipeline_parts.finalize_config(corpus_dir, str(tmp_path), manifest.archives, num_shards=20)
+  lookup, results = pipeline_parts.run_steps(config, os.path.join(corpus_dir, "pass_metadata.csv"))
+  transforms.finalize(results, [], lookup, config)
+  first = {name: open(tmp_path / name, "rb").read() for name in _shards(tmp_path)}
+  report = open(tmp_path / "build_report.json").read()
+  assert len(first) == 20
+  transforms.finalize(results, [], lookup, config)  # A retried bundle: everything already moved.
+  assert {name: open(tmp_path / name, "rb").read() for name in _shards(tmp_path)} == first
+  assert open(tmp_path / "build_report.json").read() == report
+  # A first attempt that died after moving some shards back: the retry finishes the job.
+  for name, result in zip(_shards(tmp_path)[5:], sorted(results, key=lambda r: r.shard)[5:]):
+    os.rename(tmp_path / name, result.path)
+  transforms.finalize(results, [], lookup, config)
+  assert {name: open(tmp_path / name, "rb").read() for name in _shards(tmp_path)} == first
+
+
+def test_finalize_refuses_shards_that_disagree_with_the_counts(corpus, tmp_path):
+  corpus_dir, manifest = corpus
+  config = pipeline_parts.finalize_config(corpus_dir, str(tmp_path), manifest.archives)
+  lookup, results = pipeline_parts.run_steps(config, os.path.join(corpus_dir, "pass_metadata.csv"))
+  results[0] = dataclasses.replace(results[0], records=results[0].records - 1)
+  with pytest.raises(AccountingError, match="shards hold"):
+    transforms.finalize(results, [], lookup, config)
+  assert not (tmp_path / "build_report.json").exists() and not _shards(tmp_path)
+
+
+def test_a_shard_write_that_fails_half_way_leaves_nothing_and_can_run_again(tmp_path):
+  path = str(tmp_path / "shard.tfrecord")
+
+  def failing():
+    yield b"one"
+    raise OSError("disk went away")
+
+  with pytest.raises(OSError):
+    shard_files.write_shard(path, failing(), shard_files.TFRECORD)
+  assert os.listdir(tmp_path) == []
+  digest = shard_files.write_shard(path, iter([b"one", b"two"]), shard_files.TFRECORD)
+  assert shard_files.digest_of(path) == digest
+  assert list(shard_files.read_records(path, shard_files.TFRECORD)) == [b"one", b"two"]

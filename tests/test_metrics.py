@@ -2,45 +2,41 @@
 
 import collections
 import json
+import os
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
-from tensorflow_datasets.core import file_adapters, naming
-from tensorflow_datasets.core.utils import shard_utils
 
-from pass_tfds import accounting, images, sample, transforms
+from pass_tfds import accounting, sample, transforms
+
+import pipeline_parts
 
 
-def test_metrics_match_the_build_report(tmp_path):
+def test_metrics_match_the_build_report_and_the_manifest(tmp_path):
   corpus, out = tmp_path / "quirks", tmp_path / "out"
   out.mkdir()
   manifest = sample.write_quirk_corpus(str(corpus))
-  archive_list = [
-      transforms.Archive(i, str(corpus / name), name) for i, name in enumerate(manifest.archives)
-  ]
-  template = naming.ShardedFileTemplate(
-      data_dir=out, template="{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}",
-      dataset_name="pass_dataset", split="train", filetype_suffix="tfrecord",
-  )
-  outputs = transforms.SplitOutputs(str(out / "split.json"), str(out / "build_report.json"))
+  config = pipeline_parts.finalize_config(str(corpus), str(out), manifest.archives, num_shards=12)
   pipeline = beam.Pipeline(options=beam.options.pipeline_options.PipelineOptions([]))
-  _ = (
-      pipeline
-      | transforms.PlanPassShards(archive_list, str(corpus / "pass_metadata.csv"), shard_utils.ShardConfig())
-      | transforms.WriteShards(
-          archive_list, template, file_adapters.FileFormat.TFRECORD, images.prepare_full, outputs, {}
-      )
-  )
+  _ = pipeline | transforms.BuildPassShards(str(corpus / "pass_metadata.csv"), config)
   result = pipeline.run()
   result.wait_until_finish()
   metrics = collections.Counter()
   for counter in result.metrics().query(MetricsFilter().with_namespace(accounting.METRICS_NAMESPACE))["counters"]:
     metrics[counter.key.metric.name] += counter.committed
   report = json.loads((out / "build_report.json").read_text())
-  for name in ("members", "written", "metadata_rows", "metadata_rows_without_image",
-               "images_without_metadata", "invalid_dates", "invalid_gps"):
-    assert metrics[name] == report[name], name
-  assert metrics["skipped"] == report["skipped_total"]
+  outcomes = collections.Counter(manifest.expected.values())
+  expected = {
+      "members": len(manifest.expected),
+      "written": outcomes[sample.WRITTEN] + outcomes[sample.WRITTEN_REENCODED],
+      "metadata_rows": manifest.expected_counts["metadata_rows"],
+      "metadata_rows_without_member": manifest.expected_counts["metadata_rows_without_image"],
+      "images_without_metadata": manifest.expected_counts["images_without_metadata"],
+      "written_shards": len([name for name in os.listdir(out) if ".tfrecord-" in name]),
+  }
+  for name, value in expected.items():
+    assert metrics[name] == report.get(name, report.get("shards")) == value, name
+  assert metrics["skipped"] == report["skipped_total"] == len(manifest.expected) - expected["written"]
   for reason, count in report["skipped"].items():
-    assert metrics[f"skipped_{reason}"] == count, reason
-  assert metrics["members"] == metrics["written"] + metrics["skipped"]
+    assert metrics[f"skipped_{reason}"] == count == outcomes[reason], reason
+  assert metrics["pieces_written"] == len(config.pieces)
