@@ -1,6 +1,6 @@
 """End-to-end builds of `pass_dataset` with `beam_runner.py` and `tfds build`, in subprocesses.
 
-Every build reads a generated PASS-like sample (`pass_tfds.sample.write_sample`)
+Every build reads a generated PASS-like sample (`pass_tfds.testing.write_sample`)
 and the result is checked against the source files themselves: the tars are read
 with `tarfile`, the CSV with `csv`, image sizes with Pillow. Nothing here uses
 the builder's own parsing code to compute what the dataset should hold.
@@ -31,7 +31,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 import pass_tfds  # noqa: E402,F401  (registers pass_dataset)
-from pass_tfds import sample  # noqa: E402
+from pass_tfds import testing as sample  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(REPO, ".venv", "bin")

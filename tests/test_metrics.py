@@ -8,7 +8,8 @@ from apache_beam.metrics.metric import MetricsFilter
 from tensorflow_datasets.core import file_adapters, naming
 from tensorflow_datasets.core.utils import shard_utils
 
-from pass_tfds import accounting, images, sample, transforms
+from pass_tfds import accounting, images, transforms
+from pass_tfds import testing as sample
 
 
 def test_metrics_match_the_build_report(tmp_path):

@@ -29,7 +29,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pass_tfds import accounting, archives, sample, sources
+from pass_tfds import accounting, archives, sources
+from pass_tfds import testing as sample
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEAM_RUNNER = os.path.join(REPO, "beam_runner.py")
