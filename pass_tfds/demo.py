@@ -68,9 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
   from pass_tfds import report
 
-  paths = report.write_report(data_dir, pictures)
+  written = report.write_report(data_dir, pictures)
   print("4/4 Pictures of the data:")
-  for name, path in paths.items():
+  for name, path in written.paths.items():
     print(f"    {name:12s} {path}")
   print(f"Done in {time.time() - started:,.1f} s.")
   return 0
