@@ -333,7 +333,7 @@ def test_default_build_report(main_build, source):
 
 
 # --------------------------------------------------------------------------
-# 2. Determinism: multi_processing (2 workers) vs in_memory (1 worker)
+# 2. Determinism: multi_processing (one worker per CPU) vs in_memory (1 worker)
 
 
 def test_build_is_deterministic_across_running_modes(main_build, in_memory_build):
@@ -417,8 +417,7 @@ def test_tfds_build_cli(manual_dir, source, tmp_path):
   check_report(report, source)
   # `tfds build` builds every config; the resized ones hold every image too.
   for config, short_side in (("short_side_256", 256), ("short_side_64", 64)):
-    if not os.path.exists(version_dir(data_dir, config)):
-      continue
+    assert os.path.exists(version_dir(data_dir, config)), f"`tfds build` did not build {config}"
     resized = load_raw(data_dir, config)
     assert sorted(e["hash"] for e in resized) == sorted(e["hash"] for e in examples), config
     for example in resized[:20]:
@@ -535,9 +534,10 @@ def test_help_lists_the_flags():
 def test_overwrite_replaces_a_trial_build(manual_dir, source, tmp_path):
   """`--overwrite` ("Delete an existing build first.") must replace a one-archive trial.
 
-  Fails today: `PassDataset.download_and_prepare` (pass_tfds/pass_dataset.py) refuses
-  any data dir holding a build from other archives before looking at the download
-  mode, so the one flag meant to delete that build exits 2 with "delete that folder".
+  Regression test: `PassDataset.download_and_prepare` (pass_tfds/pass_dataset.py) once
+  refused any data dir holding a build from other archives before looking at the
+  download mode, so the one flag meant to delete that build exited 2 with "delete
+  that folder".
   """
   data_dir = tmp_path / "data_overwrite"
   assert_ok(run_runner(data_dir, manual_dir, "--archives", "PASS.0.tar", *IN_MEMORY))
