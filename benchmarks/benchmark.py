@@ -3,7 +3,7 @@
 
     python benchmarks/benchmark.py [--work_dir DIR] [--quick] [--skip_catalog] [--repeat N]
 
-Generates PASS-like corpora with `pass_tfds.sample.write_sample` (10 archives +
+Generates PASS-like corpora with `pass_tfds.testing.write_sample` (10 archives +
 CSV, reused when their parameters match), then runs, one subprocess at a time:
 
 * `beam_runner.py` with its defaults (DirectRunner, multi_processing, one
@@ -46,12 +46,13 @@ from typing import Any
 
 import psutil
 
+from pass_tfds.testing import FULL_CSV_ROWS, PANDAS_NA_STRINGS
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS_DIR = os.path.join(REPO, "benchmarks", "results")
 PYTHON = sys.executable
 FULL_DATASET_IMAGES = 1_439_588
 FULL_DATASET_GB = 178.5
-FULL_CSV_ROWS = 1_439_588
 NUM_ARCHIVES = 10
 SAMPLE_INTERVAL = 0.05
 MB = 1e6
@@ -62,7 +63,7 @@ MB = 1e6
 
 GENERATE_SCRIPT = r"""
 import json, sys, time
-from pass_tfds.sample import write_sample
+from pass_tfds.testing import write_sample
 spec = json.loads(sys.argv[1])
 start = time.perf_counter()
 write_sample(spec["dir"], spec["images"], seed=spec["seed"], image_kb=spec["image_kb"],
@@ -274,13 +275,6 @@ def ensure_corpus(work_dir: str, spec: CorpusSpec) -> str:
     json.dump(spec.params(), f)
   print(f" {seconds:.0f} s", flush=True)
   return directory
-
-
-# The strings pandas' read_csv reads as NaN by default (pandas._libs.parsers.STR_NA_VALUES).
-PANDAS_NA_STRINGS = frozenset({
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-})
 
 
 def nullish_usernames(directory: str) -> int:

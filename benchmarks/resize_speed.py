@@ -16,7 +16,7 @@ import platform
 import tarfile
 import time
 
-from pass_tfds import images, sample
+from pass_tfds import images, testing
 
 
 def _members(corpus: str) -> list[bytes]:
@@ -46,7 +46,7 @@ def main() -> None:
   args = parser.parse_args()
   corpus = os.path.join(args.work_dir, f"sample_{args.num_images}")
   if not os.path.exists(os.path.join(corpus, "manifest.json")):
-    sample.write_sample(corpus, args.num_images, image_kb=80)
+    testing.write_sample(corpus, args.num_images, image_kb=80)
   payloads = _members(corpus)
   size_kb = sum(map(len, payloads)) / len(payloads) / 1024
   print(f"{len(payloads)} JPEGs, {size_kb:.0f} KB on average; CPU seconds on one core"

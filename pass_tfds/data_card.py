@@ -11,8 +11,13 @@ import numpy as np
 from PIL import Image
 
 
-def _text(value: Any) -> str:
-  return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+def feature_text(value: Any) -> str:
+  """A loaded text feature (bytes, numpy bytes, 0-d array or str) as str."""
+  if isinstance(value, (bytes, np.bytes_)):
+    return bytes(value).decode("utf-8", errors="replace")
+  if isinstance(value, np.ndarray):
+    return feature_text(value.item())
+  return str(value)
 
 
 def _coordinate(value: Any) -> float | None:
@@ -32,11 +37,11 @@ def to_data_card(example: Mapping[str, Any]) -> dict[str, Any]:
     picture = Image.open(io.BytesIO(bytes(image)))
   else:
     picture = Image.fromarray(np.asarray(image))
-  date_taken = _text(example["date_taken"])
+  date_taken = feature_text(example["date_taken"])
   return {
       "image": picture,
-      "creator_username": _text(example["creator_username"]),
-      "hash": _text(example["hash"]),
+      "creator_username": feature_text(example["creator_username"]),
+      "hash": feature_text(example["hash"]),
       "gps_latitude": _coordinate(example["gps_latitude"]),
       "gps_longitude": _coordinate(example["gps_longitude"]),
       "date_taken": datetime.datetime.fromisoformat(date_taken) if date_taken else None,

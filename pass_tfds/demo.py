@@ -14,7 +14,7 @@ import os
 import time
 from typing import Sequence
 
-from pass_tfds import cli, sample
+from pass_tfds import cli, testing
 
 
 def _load_summary(data_dir: str) -> tuple[int, list[dict]]:
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   pictures = os.path.join(args.out, "pictures")
 
   started = time.time()
-  manifest = sample.write_sample(corpus, args.num_images, image_kb=60)
+  manifest = testing.write_sample(corpus, args.num_images, image_kb=60)
   print(f"1/4 Generated a PASS-like sample: {len(manifest.images):,} images in"
         f" {len(manifest.archives)} archives + pass_metadata.csv -> {corpus}", flush=True)
 
@@ -68,9 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
   from pass_tfds import report
 
-  paths = report.write_report(data_dir, pictures)
+  written = report.write_report(data_dir, pictures)
   print("4/4 Pictures of the data:")
-  for name, path in paths.items():
+  for name, path in written.paths.items():
     print(f"    {name:12s} {path}")
   print(f"Done in {time.time() - started:,.1f} s.")
   return 0

@@ -16,14 +16,15 @@ from PIL import Image, ImageOps
 
 from pass_tfds import accounting
 
-# Refuse anything above this many pixels without decoding it. PASS's largest
-# images are far below; Pillow's own limit is about 89 megapixels.
+# Refuse anything above this many pixels without decoding it, checked from the
+# header; PASS's largest images are far below. Pillow's own check, left as it
+# is, runs in Image.open: above Image.MAX_IMAGE_PIXELS (89,478,485 by default)
+# it only warns (DecompressionBombWarning, silenced in `_open`), above twice
+# that (about 179 megapixels) it raises DecompressionBombError.
 MAX_PIXELS = 64_000_000
 REENCODE_QUALITY = 95  # For `full`: formats that must become JPEG.
 _THREE_CHANNEL_JPEG_MODES = frozenset({"RGB", "YCbCr"})
 _JPEG_FORMATS = frozenset({"JPEG", "MPO"})
-# Pillow's own limit (about 179 megapixels, raised as DecompressionBombError)
-# is left as it is for everyone; ours is lower and checked from the header.
 
 
 class SkipImage(Exception):

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from pass_tfds import accounting, sample, shard_files, transforms
+from pass_tfds import accounting, shard_files, testing, transforms
 from pass_tfds.errors import AccountingError
 
 import pipeline_parts
@@ -63,7 +63,7 @@ def test_unknown_reason_refused():
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("corpus"))
-  return out, sample.write_sample(out, 200, seed=3)
+  return out, testing.write_sample(out, 200, seed=3)
 
 
 def _shards(out):

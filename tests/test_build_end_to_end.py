@@ -1,6 +1,6 @@
 """End-to-end builds of `pass_dataset` with `beam_runner.py` and `tfds build`, in subprocesses.
 
-Every build reads a generated PASS-like sample (`pass_tfds.sample.write_sample`)
+Every build reads a generated PASS-like sample (`pass_tfds.testing.write_sample`)
 and the result is checked against the source files themselves: the tars are read
 with `tarfile`, the CSV with `csv`, image sizes with Pillow. Nothing here uses
 the builder's own parsing code to compute what the dataset should hold.
@@ -31,7 +31,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 import pass_tfds  # noqa: E402,F401  (registers pass_dataset)
-from pass_tfds import sample  # noqa: E402
+from pass_tfds import testing  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
@@ -64,7 +64,7 @@ def runner_command(data_dir, manual_dir, *flags: str) -> list[str]:
       PYTHON, RUNNER,
       "--data_dir", str(data_dir),
       "--manual_dir", str(manual_dir),
-      "--checksums", os.path.join(str(manual_dir), sample.CHECKSUMS_FILE),
+      "--checksums", os.path.join(str(manual_dir), testing.CHECKSUMS_FILE),
       *flags,
   ]
 
@@ -135,7 +135,7 @@ def read_source(manual_dir: str) -> dict:
             "archive": name, "member": info.name, "data": data, "width": width, "height": height,
         }
     members[name] = names
-  with open(os.path.join(manual_dir, sample.METADATA_FILE), encoding="utf-8", newline="") as f:
+  with open(os.path.join(manual_dir, testing.METADATA_FILE), encoding="utf-8", newline="") as f:
     reader = csv.reader(f)
     header = next(reader)
     assert header == ["", "unickname", "datetaken", "licensename", "hash", "latitude", "longitude"]
@@ -244,7 +244,7 @@ def wait_gone(pgid: int, seconds: float = 10.0) -> bool:
 @pytest.fixture(scope="module")
 def manual_dir(tmp_path_factory) -> str:
   out = str(tmp_path_factory.mktemp("manual"))
-  manifest = sample.write_sample(out, NUM_IMAGES, image_kb=8, seed=0, processes=1)
+  manifest = testing.write_sample(out, NUM_IMAGES, image_kb=8, seed=0, processes=1)
   assert len(manifest.images) == NUM_IMAGES
   return out
 
@@ -333,7 +333,7 @@ def test_default_build_report(main_build, source):
 
 
 # --------------------------------------------------------------------------
-# 2. Determinism: multi_processing (2 workers) vs in_memory (1 worker)
+# 2. Determinism: multi_processing (one worker per CPU) vs in_memory (1 worker)
 
 
 def test_build_is_deterministic_across_running_modes(main_build, in_memory_build):
@@ -407,7 +407,7 @@ def test_tfds_build_cli(manual_dir, source, tmp_path):
           "--beam_pipeline_options=direct_running_mode=in_memory",
       ],
       cwd=str(tmp_path), capture_output=True, text=True, timeout=TIMEOUT,
-      env=_env(PASS_TFDS_CHECKSUMS=os.path.join(manual_dir, sample.CHECKSUMS_FILE)),
+      env=_env(PASS_TFDS_CHECKSUMS=os.path.join(manual_dir, testing.CHECKSUMS_FILE)),
   )
   assert_ok(result)
   examples = load_raw(data_dir)
@@ -417,8 +417,7 @@ def test_tfds_build_cli(manual_dir, source, tmp_path):
   check_report(report, source)
   # `tfds build` builds every config; the resized ones hold every image too.
   for config, short_side in (("short_side_256", 256), ("short_side_64", 64)):
-    if not os.path.exists(version_dir(data_dir, config)):
-      continue
+    assert os.path.exists(version_dir(data_dir, config)), f"`tfds build` did not build {config}"
     resized = load_raw(data_dir, config)
     assert sorted(e["hash"] for e in resized) == sorted(e["hash"] for e in examples), config
     for example in resized[:20]:
@@ -470,7 +469,7 @@ def test_archive_subset_then_full_build_is_refused(manual_dir, source, tmp_path)
 
 def test_killed_build_leaves_nothing_loadable_and_rerun_completes(tmp_path):
   manual = str(tmp_path / "manual_big")
-  manifest = sample.write_sample(manual, BIG_IMAGES, image_kb=20, seed=1, processes=1)
+  manifest = testing.write_sample(manual, BIG_IMAGES, image_kb=20, seed=1, processes=1)
   data_dir = tmp_path / "data_killed"
   command = runner_command(data_dir, manual)
   process = subprocess.Popen(
@@ -535,9 +534,10 @@ def test_help_lists_the_flags():
 def test_overwrite_replaces_a_trial_build(manual_dir, source, tmp_path):
   """`--overwrite` ("Delete an existing build first.") must replace a one-archive trial.
 
-  Fails today: `PassDataset.download_and_prepare` (pass_tfds/pass_dataset.py) refuses
-  any data dir holding a build from other archives before looking at the download
-  mode, so the one flag meant to delete that build exits 2 with "delete that folder".
+  Regression test: `PassDataset.download_and_prepare` (pass_tfds/pass_dataset.py) once
+  refused any data dir holding a build from other archives before looking at the
+  download mode, so the one flag meant to delete that build exited 2 with "delete
+  that folder".
   """
   data_dir = tmp_path / "data_overwrite"
   assert_ok(run_runner(data_dir, manual_dir, "--archives", "PASS.0.tar", *IN_MEMORY))

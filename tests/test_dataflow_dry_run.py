@@ -18,7 +18,7 @@ import textwrap
 
 import pytest
 
-from pass_tfds import sample, sources
+from pass_tfds import sources, testing
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEAM_RUNNER = os.path.join(REPO, "beam_runner.py")
@@ -91,7 +91,7 @@ DRIVER = textwrap.dedent('''
 @pytest.fixture(scope="module")
 def manual_dir(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("manual"))
-  sample.write_sample(out, 20, image_kb=4)
+  testing.write_sample(out, 20, image_kb=4)
   return out
 
 
@@ -109,7 +109,7 @@ def dry_run(manual_dir, tmp_path, *extra):
   args = [
       sys.executable, str(driver), BEAM_RUNNER,
       "--data_dir", str(data_dir), "--manual_dir", manual_dir,
-      "--checksums", os.path.join(manual_dir, sample.CHECKSUMS_FILE),
+      "--checksums", os.path.join(manual_dir, testing.CHECKSUMS_FILE),
       *DATAFLOW_FLAGS, *extra,
   ]
   result = subprocess.run(

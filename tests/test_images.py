@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from pass_tfds import accounting, images
 
@@ -62,10 +62,27 @@ def test_unusable_bytes_are_skipped(data, reason):
   assert skip.value.reason == reason
 
 
-def test_bomb_refused_from_header():
-  data = _picture(size=(400, 300))
+class Decoded(Exception):
+  """Raised by the patched decoders: the code under test decoded pixels."""
+
+
+def _refuse_decoding(*args, **kwargs):
+  raise Decoded("pixels were decoded")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.parametrize("prepare", [
+    images.prepare_full,
+    lambda data, max_pixels: images.prepare_resized(data, 64, 90, max_pixels=max_pixels),
+], ids=["full", "resized"])
+def test_bomb_refused_from_header(fmt, prepare, monkeypatch):
+  data = _picture(size=(400, 300), fmt=fmt)
+  monkeypatch.setattr(Image.Image, "load", _refuse_decoding)
+  monkeypatch.setattr(ImageFile.ImageFile, "load", _refuse_decoding)
+  with pytest.raises(Decoded):  # The patch does catch decoding: resizing must decode.
+    images.prepare_resized(data, 64, 90)
   with pytest.raises(images.SkipImage) as skip:
-    images.prepare_full(data, max_pixels=100_000)
+    prepare(data, max_pixels=100_000)
   assert skip.value.reason == accounting.DECOMPRESSION_BOMB
 
 

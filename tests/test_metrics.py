@@ -7,7 +7,7 @@ import os
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 
-from pass_tfds import accounting, sample, transforms
+from pass_tfds import accounting, testing, transforms
 
 import pipeline_parts
 
@@ -15,7 +15,7 @@ import pipeline_parts
 def test_metrics_match_the_build_report_and_the_manifest(tmp_path):
   corpus, out = tmp_path / "quirks", tmp_path / "out"
   out.mkdir()
-  manifest = sample.write_quirk_corpus(str(corpus))
+  manifest = testing.write_quirk_corpus(str(corpus))
   config = pipeline_parts.finalize_config(str(corpus), str(out), manifest.archives, num_shards=12)
   pipeline = beam.Pipeline(options=beam.options.pipeline_options.PipelineOptions([]))
   _ = pipeline | transforms.BuildPassShards(str(corpus / "pass_metadata.csv"), config)
@@ -28,7 +28,7 @@ def test_metrics_match_the_build_report_and_the_manifest(tmp_path):
   outcomes = collections.Counter(manifest.expected.values())
   expected = {
       "members": len(manifest.expected),
-      "written": outcomes[sample.WRITTEN] + outcomes[sample.WRITTEN_REENCODED],
+      "written": outcomes[testing.WRITTEN] + outcomes[testing.WRITTEN_REENCODED],
       "metadata_rows": manifest.expected_counts["metadata_rows"],
       "metadata_rows_without_member": manifest.expected_counts["metadata_rows_without_image"],
       "images_without_metadata": manifest.expected_counts["images_without_metadata"],

@@ -1,5 +1,7 @@
 """The package as users install it: wheel contents, registration, the catalog's `pass`."""
 
+import glob
+import importlib
 import os
 import subprocess
 import sys
@@ -25,6 +27,22 @@ def test_wheel_carries_checksums_and_dataset_files(wheel):
   names = set(zipfile.ZipFile(wheel).namelist())
   for name in ("checksums.tsv", "README.md", "CITATIONS.bib", "TAGS.txt", "dummy_data/pass_metadata.csv"):
     assert f"pass_tfds/{name}" in names
+  for package in ("pass_tfds/testing", "pass_tfds/report"):
+    assert f"{package}/__init__.py" in names and f"{package}/__main__.py" in names
+  sources = {os.path.relpath(path, REPO) for folder in ("testing", "report")
+             for path in glob.glob(os.path.join(REPO, "pass_tfds", folder, "*.py"))}
+  assert sources <= names, sources - names
+
+
+def test_wheel_scripts_name_functions_that_exist(wheel):
+  with zipfile.ZipFile(wheel) as archive:
+    (entry_points,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    text = archive.read(entry_points).decode()
+  scripts = dict(line.split(" = ") for line in text.splitlines() if " = " in line)
+  assert set(scripts) == {"pass-tfds-build", "pass-tfds-report", "pass-tfds-sample"}
+  for target in scripts.values():
+    module, function = target.split(":")
+    assert callable(getattr(importlib.import_module(module), function)), target
 
 
 def test_installed_wheel_uses_its_checksums(wheel, tmp_path):
@@ -49,16 +67,25 @@ def test_installed_wheel_uses_its_checksums(wheel, tmp_path):
   ]
 
 
-def test_catalog_pass_untouched():
-  import tensorflow_datasets as tfds
-
-  before = tfds.builder_cls("pass")
-  import pass_tfds
-
-  after = tfds.builder_cls("pass")
-  assert before is after
-  assert after.__module__.startswith("tensorflow_datasets.")
-  assert after.name == "pass"
-  assert tfds.builder_cls("pass_dataset") is pass_tfds.PassDataset
-  features = tfds.builder("pass", data_dir="/nonexistent-never-built").info.features
-  assert "image/creator_uname" in features  # The catalog's own feature names.
+def test_catalog_pass_untouched(tmp_path):
+  # A fresh interpreter: in this one, other test modules may have imported pass_tfds already.
+  script = (
+      "import sys\n"
+      "import tensorflow_datasets as tfds\n"
+      "assert 'pass_tfds' not in sys.modules\n"
+      "before = tfds.builder_cls('pass')\n"
+      "import pass_tfds\n"
+      "after = tfds.builder_cls('pass')\n"
+      "assert before is after, (before, after)\n"
+      "assert after.__module__.startswith('tensorflow_datasets.'), after.__module__\n"
+      "assert after.name == 'pass'\n"
+      "assert tfds.builder_cls('pass_dataset') is pass_tfds.PassDataset\n"
+      "features = tfds.builder('pass', data_dir='/nonexistent-never-built').info.features\n"
+      "assert 'image/creator_uname' in features  # The catalog's own feature names.\n"
+      "print('ok')\n"
+  )
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  result = subprocess.run(
+      [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+  )
+  assert result.returncode == 0 and result.stdout.split() == ["ok"], result.stderr[-3000:]

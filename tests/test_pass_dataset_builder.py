@@ -7,9 +7,15 @@ manual dir; the builder checks it against a checksums file, so
 tests run. All three configs are built, each with a Beam pipeline.
 """
 
+from __future__ import annotations
+
+import io
 import os
+import posixpath
+import tarfile
 
 import tensorflow_datasets as tfds
+from PIL import Image
 
 import pass_tfds
 from pass_tfds import sources
@@ -17,10 +23,24 @@ from pass_tfds import sources
 DUMMY_DATA = os.path.join(os.path.dirname(pass_tfds.__file__), "dummy_data")
 
 
+def _original_sizes(corpus: str) -> dict[str, tuple[int, int]]:
+  """hash -> (width, height) of every image in the corpus's archives, read with Pillow."""
+  sizes = {}
+  for name in sorted(os.listdir(corpus)):
+    if name.endswith(".tar"):
+      with tarfile.open(os.path.join(corpus, name)) as archive:
+        for member in archive:
+          if member.isfile():
+            with Image.open(archive.extractfile(member)) as picture:
+              sizes[posixpath.basename(member.name)[:-len(".jpg")]] = picture.size
+  return sizes
+
+
 class PassDatasetBuilderTest(tfds.testing.DatasetBuilderTestCase):
   DATASET_CLASS = pass_tfds.PassDataset
   SPLITS = {"train": 20}
   SKIP_CHECKSUMS = True  # Nothing is downloaded: the dummy data is the manual dir.
+  BUILDER_CONFIG_NAMES_TO_TEST = ["full", "short_side_256"]  # short_side_64: below.
 
   @classmethod
   def setUpClass(cls):
@@ -37,11 +57,24 @@ class PassDatasetBuilderTest(tfds.testing.DatasetBuilderTestCase):
     super().tearDownClass()
 
   def test_builds_every_config(self):
-    # `test_download_and_prepare_as_dataset` (inherited) builds these three.
-    self.assertEqual(
-        [config.name for config in self.DATASET_CLASS.BUILDER_CONFIGS],
-        ["full", "short_side_256", "short_side_64"],
-    )
+    # The inherited test builds BUILDER_CONFIG_NAMES_TO_TEST; this one builds
+    # short_side_64 the same way and checks that its images were resized.
+    every = [config.name for config in self.DATASET_CLASS.BUILDER_CONFIGS]
+    self.assertCountEqual(self.BUILDER_CONFIG_NAMES_TO_TEST + ["short_side_64"], every)
+    builder = self._make_builder(config="short_side_64")
+    self._download_and_prepare_as_dataset(builder)
+    originals = _original_sizes(DUMMY_DATA)
+    examples = list(tfds.as_numpy(builder.as_dataset(split="train", decoders={
+        "image": tfds.decode.SkipDecoding()})))
+    self.assertEqual(len(examples), len(originals))
+    for example in examples:
+      original = originals[example["hash"].decode()]
+      self.assertEqual((example["original_width"], example["original_height"]), original)
+      with Image.open(io.BytesIO(example["image"])) as picture:
+        shorter = min(picture.size)
+      self.assertLessEqual(shorter, 64)
+      if min(original) > 64:
+        self.assertEqual(shorter, 64, example["hash"])
 
   def test_dummy_data_is_a_complete_small_corpus(self):
     names = set(os.listdir(DUMMY_DATA))

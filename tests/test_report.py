@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import hashlib
 import io
@@ -20,6 +21,7 @@ from PIL import Image
 
 import pass_tfds  # noqa: F401  (registers pass_dataset)
 from pass_tfds import report
+from pass_tfds.report import fonts, grid
 
 NUM_IMAGES = 40
 NUM_WITHOUT_ROW = 2  # Images in the archives with no CSV row.
@@ -140,12 +142,12 @@ def test_write_report(built, file_format, tmp_path):
   out_dir = str(tmp_path / "pictures")
   pictures = report.write_report(built[file_format], out_dir)
 
-  assert set(pictures) == {"examples", "resolutions", "dates", "gps"}
-  for name, path in pictures.items():
+  assert set(pictures.paths) == {"examples", "resolutions", "dates", "gps"}
+  for name, path in pictures.paths.items():
     assert path == os.path.join(out_dir, f"{name}.png")
     _check_png(path)
-  with Image.open(pictures["examples"]) as grid:
-    assert grid.width >= 1000 and grid.height >= 1000  # 4 x 4 images with captions.
+  with Image.open(pictures.paths["examples"]) as picture:
+    assert picture.width >= 1000 and picture.height >= 1000  # 4 x 4 images with captions.
 
   expected = built["expected"]
   summary = pictures.summary
@@ -178,7 +180,7 @@ def test_examples_read_match_the_corpus(built, file_format):
   assert "山田太郎" in examples.creator_usernames
   assert len(examples.images) == 16
   for i, data in enumerate(examples.images):
-    pixels = report._thumbnail(data)
+    pixels = grid.thumbnail(data)
     assert pixels is not None and pixels.shape[2] == 3
     assert pixels.shape[:2] == (examples.original_heights[i], examples.original_widths[i])
 
@@ -197,12 +199,15 @@ def test_sampled_and_sliced_reports(built, tmp_path):
   assert pictures.summary.num_read == 7 and pictures.summary.num_in_split == NUM_IMAGES
   pictures = report.write_report(built["tfrecord"], str(tmp_path / "b"), split="train[:25%]")
   assert pictures.summary.num_read == pictures.summary.num_in_split == NUM_IMAGES // 4
-  for path in pictures.values():
+  for path in pictures.paths.values():
     _check_png(path)
 
 
-def test_no_missing_glyph_warnings(built, tmp_path):
+def test_no_missing_glyph_warnings(built, tmp_path, monkeypatch):
+  # Saving a picture hides these warnings; shown here, a name drawn without its glyphs fails.
+  monkeypatch.setattr(fonts, "quiet_missing_glyphs", contextlib.nullcontext)
   examples = report.load_examples(built["array_record"])
+  assert any(not name.isascii() for name in examples.creator_usernames[:16])  # In the grid.
   with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     report.write_pictures(examples, str(tmp_path))
@@ -247,5 +252,5 @@ def test_empty_examples(tmp_path):
   )
   pictures = report.write_pictures(empty, str(tmp_path))
   assert math.isnan(pictures.summary.gps_share)
-  for path in pictures.values():
+  for path in pictures.paths.values():
     assert os.path.isfile(path)

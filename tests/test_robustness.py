@@ -1,6 +1,6 @@
 """End-to-end robustness: `beam_runner.py` on awkward and damaged inputs.
 
-* The quirk corpus (`pass_tfds.sample.write_quirk_corpus`), built leniently:
+* The quirk corpus (`pass_tfds.testing.write_quirk_corpus`), built leniently:
   every archive member ends exactly as its manifest says, the dataset holds
   the right bytes and metadata, and the report's numbers reconcile.
 * The same corpus with `--strict`: a clear error, and no dataset left behind.
@@ -29,11 +29,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pass_tfds import accounting, image_keys, sample, sources
+from pass_tfds import accounting, image_keys, sources, testing
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEAM_RUNNER = os.path.join(REPO, "beam_runner.py")
-WRITTEN_OUTCOMES = (sample.WRITTEN, sample.WRITTEN_REENCODED)
+WRITTEN_OUTCOMES = (testing.WRITTEN, testing.WRITTEN_REENCODED)
 # Members the builder rules out from their name alone: their hash never joins a CSV row.
 NAME_REASONS = (accounting.NOT_AN_IMAGE, accounting.NAME_WITHOUT_HASH, accounting.EMPTY_FILE)
 PIPELINE_LOG = " piece PASS."  # Logged by the pipeline's WritePieces step for every piece.
@@ -46,7 +46,7 @@ def run_build(manual_dir, data_dir, *extra, checksums="manual"):
   """Runs beam_runner.py; `checksums`: "manual" (the dir's own file), None, or a path."""
   args = [sys.executable, BEAM_RUNNER, "--data_dir", str(data_dir), "--manual_dir", str(manual_dir)]
   if checksums == "manual":
-    checksums = os.path.join(str(manual_dir), sample.CHECKSUMS_FILE)
+    checksums = os.path.join(str(manual_dir), testing.CHECKSUMS_FILE)
   if checksums:
     args += ["--checksums", str(checksums)]
   args += ["--direct_running_mode=in_memory", *extra]
@@ -99,7 +99,7 @@ def read_members(corpus_dir: str, manifest) -> dict[str, tuple[str, bytes]]:
 
 
 def read_csv_rows(corpus_dir: str) -> list[dict[str, str]]:
-  with open(os.path.join(corpus_dir, sample.METADATA_FILE), encoding="utf-8", newline="") as f:
+  with open(os.path.join(corpus_dir, testing.METADATA_FILE), encoding="utf-8", newline="") as f:
     return list(csv.DictReader(f))
 
 
@@ -136,8 +136,8 @@ def same_float32(actual: float, expected: float) -> bool:
 @pytest.fixture(scope="module")
 def quirks(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("quirks"))
-  sample.write_quirk_corpus(out)
-  manifest = sample.load_manifest(out)
+  testing.write_quirk_corpus(out)
+  manifest = testing.load_manifest(out)
   return out, manifest, read_members(out, manifest), read_csv_rows(out)
 
 
@@ -179,8 +179,8 @@ def test_lenient_build_reconciles_with_the_manifest(quirks, lenient):
   skipped = sum(report["skipped"].values())
   assert report["members"] == report["written"] + skipped == len(manifest.expected)
   assert report["reconciled"] is True
-  assert report["written"] == outcomes[sample.WRITTEN] + outcomes[sample.WRITTEN_REENCODED]
-  assert report["reencoded"] == outcomes[sample.WRITTEN_REENCODED]
+  assert report["written"] == outcomes[testing.WRITTEN] + outcomes[testing.WRITTEN_REENCODED]
+  assert report["reencoded"] == outcomes[testing.WRITTEN_REENCODED]
   expected_skips = {reason: outcomes[reason] for reason in accounting.SKIP_REASONS if outcomes[reason]}
   assert report["skipped"] == expected_skips
   assert set(expected_skips) == set(accounting.SKIP_REASONS)  # The corpus covers every reason.
@@ -238,7 +238,7 @@ def test_written_members_are_in_the_dataset_once_with_their_bytes(quirks, lenien
     assert counts[info["hash"]] == 1, member
     example = found[info["hash"]]
     assert (example["original_width"], example["original_height"]) == (info["width"], info["height"])
-    if outcome == sample.WRITTEN:
+    if outcome == testing.WRITTEN:
       assert example["image"] == members[member][1], f"{member}: bytes changed"
     else:
       with Image.open(io.BytesIO(example["image"])) as image:
@@ -269,7 +269,7 @@ def test_metadata_values_are_loaded_exactly(quirks, lenient):
   assert checked == len(examples) - 1  # One written image has no CSV row.
   # Every awkward username of the corpus (NA, null, None, nan, N/A, "", 007,
   # a quoted comma, a newline, non-Latin) reached the dataset unchanged.
-  assert set(sample.QUIRK_USERNAMES) <= usernames
+  assert set(testing.QUIRK_USERNAMES) <= usernames
 
 
 def test_invalid_dates_and_gps_become_empty_and_nan(quirks, lenient):
@@ -278,14 +278,14 @@ def test_invalid_dates_and_gps_become_empty_and_nan(quirks, lenient):
   found = {image_keys.image_key(example["hash"]): example for example in examples}
   dates = {row["datetaken"]: found[image_keys.image_key(row["hash"])]["date_taken"]
            for row in rows if image_keys.image_key(row["hash"]) in found}
-  for value, invalid in sample.QUIRK_DATES:
+  for value, invalid in testing.QUIRK_DATES:
     assert value in dates
     if invalid or not value:
       assert dates[value] == "", value
   assert dates["2012-08-09 18:00:20.0"] == dates["2012-08-09 18:00:20"] == "2012-08-09T18:00:20"
   gps = {(row["latitude"], row["longitude"]): found[image_keys.image_key(row["hash"])]
          for row in rows if image_keys.image_key(row["hash"]) in found}
-  for latitude, longitude, invalid in sample.QUIRK_GPS:
+  for latitude, longitude, invalid in testing.QUIRK_GPS:
     example = gps[(latitude, longitude)]
     if invalid or not latitude:
       assert math.isnan(example["gps_latitude"]) and math.isnan(example["gps_longitude"])
@@ -405,7 +405,7 @@ def test_strict_build_fails_naming_archive_member_and_reason(quirks, tmp_path):
 @pytest.fixture(scope="module")
 def small_sample(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("small_sample"))
-  sample.write_sample(out, 20, image_kb=4)
+  testing.write_sample(out, 20, image_kb=4)
   return out
 
 
@@ -476,7 +476,7 @@ def test_damaged_archive_of_the_right_size_fails_sha256(corpus, tmp_path):
 
 
 def test_csv_with_a_wrong_header(corpus, tmp_path):
-  path = corpus / sample.METADATA_FILE
+  path = corpus / testing.METADATA_FILE
   text = path.read_text(encoding="utf-8")
   # Same size, so that the size check passes and the CSV reader must catch it.
   path.write_text(text.replace("unickname", "user_name", 1), encoding="utf-8", newline="")

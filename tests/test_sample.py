@@ -1,4 +1,4 @@
-"""Tests of the synthetic PASS corpora (pass_tfds/sample.py)."""
+"""Tests of the synthetic PASS corpora (`pass_tfds.testing`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import hashlib
 import io
 import os
 import re
+import subprocess
+import sys
 import tarfile
 
 import pytest
 from PIL import Image, UnidentifiedImageError
 
-from pass_tfds import accounting, sample
+from pass_tfds import accounting, testing
 
 HASH_RE = re.compile(r"^[0-9a-f]{30,32}$")
 
@@ -32,7 +34,7 @@ def read_csv(path: str) -> tuple[list[str], list[list[str]]]:
   return rows[0], rows[1:]
 
 
-def all_files(out_dir: str, manifest: sample.SampleManifest) -> dict[str, tuple[str, bytes]]:
+def all_files(out_dir: str, manifest: testing.SampleManifest) -> dict[str, tuple[str, bytes]]:
   """member path -> (archive, bytes) over every archive; fails on a repeated path."""
   files = {}
   for name in manifest.archives:
@@ -45,13 +47,13 @@ def all_files(out_dir: str, manifest: sample.SampleManifest) -> dict[str, tuple[
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("small"))
-  return out, sample.write_sample(out, 50, seed=3)
+  return out, testing.write_sample(out, 50, seed=3)
 
 
 @pytest.fixture(scope="module")
 def quirks(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("quirks"))
-  return out, sample.write_quirk_corpus(out, seed=0)
+  return out, testing.write_quirk_corpus(out, seed=0)
 
 
 # --- write_sample ------------------------------------------------------------
@@ -117,7 +119,7 @@ def test_sample_csv(small):
   assert raw.startswith(b",unickname,datetaken,licensename,hash,latitude,longitude\n")
   assert b"\r\n" not in raw
   header, rows = read_csv(os.path.join(out, "pass_metadata.csv"))
-  assert header == list(sample.CSV_HEADER)
+  assert header == list(testing.CSV_HEADER)
   assert [row[0] for row in rows] == [str(k) for k in range(50)]
   assert {row[4] for row in rows} == set(manifest.images)
   assert [row[4] for row in rows] != sorted(row[4] for row in rows)  # Not in any obvious order.
@@ -149,15 +151,15 @@ def test_sample_checksums_and_manifest(small):
     assert sha256 == hashlib.sha256(data).hexdigest()
     listed.add(filename)
   assert listed == set(manifest.archives) | {"pass_metadata.csv"}
-  assert sample.load_manifest(out) == manifest
-  assert sample.SampleManifest.from_json(manifest.to_json()) == manifest
+  assert testing.load_manifest(out) == manifest
+  assert testing.SampleManifest.from_json(manifest.to_json()) == manifest
 
 
 def test_csv_rows_adds_rows_without_images(tmp_path):
-  manifest = sample.write_sample(str(tmp_path), 20, seed=1, csv_rows=5000, write_checksums=False)
+  manifest = testing.write_sample(str(tmp_path), 20, seed=1, csv_rows=5000, write_checksums=False)
   assert not (tmp_path / "checksums.tsv").exists()
   header, rows = read_csv(str(tmp_path / "pass_metadata.csv"))
-  assert header == list(sample.CSV_HEADER)
+  assert header == list(testing.CSV_HEADER)
   assert len(rows) == 5000
   hashes = [row[4] for row in rows]
   assert len(set(hashes)) == 5000
@@ -175,9 +177,9 @@ def test_csv_rows_adds_rows_without_images(tmp_path):
 
 
 def test_same_seed_same_bytes_whatever_the_processes(tmp_path):
-  first = sample.write_sample(str(tmp_path / "a"), 30, seed=7, processes=1)
-  second = sample.write_sample(str(tmp_path / "b"), 30, seed=7, processes=2)
-  other = sample.write_sample(str(tmp_path / "c"), 30, seed=8, processes=1)
+  first = testing.write_sample(str(tmp_path / "a"), 30, seed=7, processes=1)
+  second = testing.write_sample(str(tmp_path / "b"), 30, seed=7, processes=2)
+  other = testing.write_sample(str(tmp_path / "c"), 30, seed=8, processes=1)
   assert first == second
   for name in first.archives + ["pass_metadata.csv", "checksums.tsv", "manifest.json"]:
     assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
@@ -187,7 +189,7 @@ def test_same_seed_same_bytes_whatever_the_processes(tmp_path):
 
 
 def test_cli(tmp_path, capsys):
-  sample.main(["--out", str(tmp_path), "--num_images", "12", "--num_archives", "3",
+  testing.main(["--out", str(tmp_path), "--num_images", "12", "--num_archives", "3",
                "--image_kb", "20"])
   line = capsys.readouterr().out.strip()
   assert "\n" not in line and "12 members" in line and " s " in line
@@ -206,7 +208,7 @@ def test_quirk_outcomes_cover_every_member_once(quirks):
   assert manifest.archives == [f"PASS.{k}.tar" for k in range(10)]
   files = all_files(out, manifest)
   assert set(files) == set(manifest.expected) == set(manifest.images)
-  valid = {sample.WRITTEN, sample.WRITTEN_REENCODED, *accounting.SKIP_REASONS}
+  valid = {testing.WRITTEN, testing.WRITTEN_REENCODED, *accounting.SKIP_REASONS}
   assert set(manifest.expected.values()) == valid  # Every outcome occurs.
   for member, (archive, _) in files.items():
     assert manifest.images[member]["archive"] == archive
@@ -277,7 +279,7 @@ def test_quirk_decompression_bombs(quirks, monkeypatch):
   files = all_files(out, manifest)
   bombs = by_outcome(manifest, accounting.DECOMPRESSION_BOMB)
   assert len(bombs) == 2
-  # Pillow's default limit (pass_tfds.images switches Pillow's own check off on import).
+  # Pillow's default limit; Image.open raises above twice it (the bombs have 900 MP).
   monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 89_478_485)
   for member in bombs:
     data = files[member][1]
@@ -322,7 +324,7 @@ def test_quirk_duplicates(quirks):
 def test_quirk_csv(quirks):
   out, manifest = quirks
   header, rows = read_csv(os.path.join(out, "pass_metadata.csv"))
-  assert header == list(sample.CSV_HEADER)
+  assert header == list(testing.CSV_HEADER)
   assert [row[0] for row in rows] == [str(k) for k in range(len(rows))]
   by_hash = {row[4]: row for row in rows}
   assert len(by_hash) == len(rows)
@@ -366,8 +368,16 @@ def test_quirk_invalid_counts_match_metadata_parser(quirks):
 
 def test_quirk_corpus_is_deterministic(quirks, tmp_path):
   out, manifest = quirks
-  again = sample.write_quirk_corpus(str(tmp_path), seed=0)
+  again = testing.write_quirk_corpus(str(tmp_path), seed=0)
   assert again == manifest
   for name in manifest.archives + ["pass_metadata.csv", "checksums.tsv"]:
     with open(os.path.join(out, name), "rb") as f:
       assert f.read() == (tmp_path / name).read_bytes(), name
+
+
+def test_runs_as_a_module(tmp_path):
+  result = subprocess.run(
+      [sys.executable, "-m", "pass_tfds.testing", "--out", str(tmp_path), "--quirks"],
+      capture_output=True, text=True, check=True)
+  assert result.stdout.startswith("quirks: 11 files")
+  assert testing.load_manifest(str(tmp_path)).kind == "quirks"
