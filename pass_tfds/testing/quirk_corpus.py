@@ -22,6 +22,7 @@ from pass_tfds.accounting import (
     NAME_WITHOUT_HASH,
     NOT_AN_IMAGE,
     SKIP_REASONS,
+    SYMLINK,
     TRUNCATED,
     UNDECODABLE,
 )
@@ -134,6 +135,17 @@ def _quirk_members(seed: int) -> list[_Member]:
   rgb = make.picture()
   members.append(make.other(1, "thumbnail_final.jpg", encode(rgb, quality=90), NAME_WITHOUT_HASH,
                             rgb))
+  # PASS.1: a symbolic link (no bytes of its own: skipped) and a hard link (the
+  # target's image under another hash: written).
+  target = make.jpeg(1)
+  symlink_hash, hard_link_hash = make.hash(), make.hash()
+  members += [
+      target,
+      _Member(1, f"PASS.1/{symlink_hash[:2]}/{symlink_hash}.jpg",
+              tar_files.Link(f"../{target.member.split('/', 1)[1]}", hard=False), SYMLINK, symlink_hash),
+      _Member(1, f"PASS.1/{hard_link_hash[:2]}/{hard_link_hash}.jpg", tar_files.Link(target.member, hard=True),
+              WRITTEN, hard_link_hash, target.width, target.height),
+  ]
   # PASS.2: AppleDouble companion, progressive JPEG, first copy of a duplicated hash.
   members += make.normal(2)
   members.append(make.other(2, f"._{members[-1].hash}.jpg", broken_files.APPLE_DOUBLE, NOT_AN_IMAGE))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import dataclasses
 import io
 import os
 import tarfile
@@ -29,6 +30,14 @@ class _HashingFile:
     return self.size
 
 
+@dataclasses.dataclass(frozen=True)
+class Link:
+  """A link member: a hard link (the target's bytes under another name) or a symbolic one."""
+
+  target: str
+  hard: bool
+
+
 def _tar_info(name: str, size: int | None) -> tarfile.TarInfo:
   info = tarfile.TarInfo(name)
   info.mtime = RELEASE_MTIME
@@ -43,7 +52,7 @@ def _tar_info(name: str, size: int | None) -> tarfile.TarInfo:
   return info
 
 
-def write_tar(path: str, files: Iterable[tuple[str, bytes]]) -> tuple[int, str, int]:
+def write_tar(path: str, files: Iterable[tuple[str, bytes | Link]]) -> tuple[int, str, int]:
   """Writes members (and their parent directory entries) in order.
 
   Returns (size, sha256 hex, number of directory entries).
@@ -59,7 +68,13 @@ def write_tar(path: str, files: Iterable[tuple[str, bytes]]) -> tuple[int, str, 
           if folder not in seen:
             seen.add(folder)
             tar.addfile(_tar_info(folder, None))
-        tar.addfile(_tar_info(member, len(data)), io.BytesIO(data))
+        if isinstance(data, Link):
+          info = _tar_info(member, 0)
+          info.type = tarfile.LNKTYPE if data.hard else tarfile.SYMTYPE
+          info.linkname = data.target
+          tar.addfile(info)
+        else:
+          tar.addfile(_tar_info(member, len(data)), io.BytesIO(data))
   return out.size, out.sha256.hexdigest(), len(seen)
 
 
