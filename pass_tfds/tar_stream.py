@@ -27,7 +27,7 @@ _MAX_SCAN_MEMBER = 1 << 36
 # A range starts looking for headers this far before its start, so that it sees
 # a member's extended (pax, GNU long name) header that a range boundary cut
 # off from the member's own header, and leaves that member to the range before.
-LOOKBACK = 64 << 10
+LOOKBACK = 16 << 10  # Extended headers of ordinary names take one or two blocks.
 
 REGULAR = "regular"
 HARD_LINK = "hard_link"

@@ -33,16 +33,16 @@ DATAFLOW_FLAGS = (
 # letting the CLI stage the package (a legitimate Dataflow flag).
 PREBUILT_IMAGE = "--sdk_container_image=europe-docker.pkg.dev/pass-tfds-test/beam/pass-tfds:3.0.0"
 OUR_STEPS = (
-    "PlanTrain/ListArchives",
-    "PlanTrain/SpreadArchives",
-    "PlanTrain/IndexArchives",
-    "PlanTrain/MetadataFile",
-    "PlanTrain/PlanShards",
-    "WriteTrain/SpreadShards",
-    "WriteTrain/WriteShard",
-    "WriteTrain/MergeCounts",
-    "WriteTrain/CollectShardResults",
-    "WriteTrain/FinalizeSplit",
+    "BuildTrain/MetadataFile",
+    "BuildTrain/BuildMetadataLookup",
+    "BuildTrain/ListPieces",
+    "BuildTrain/SpreadPieces",
+    "BuildTrain/WritePieces",
+    "BuildTrain/CollectPieces",
+    "BuildTrain/FindDuplicates",
+    "BuildTrain/SpreadDuplicates",
+    "BuildTrain/DropDuplicates",
+    "BuildTrain/Finalize",
 )
 
 DRIVER = textwrap.dedent('''
