@@ -117,7 +117,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
             f"{self.data_dir} holds a build from {', '.join(built)}, not from"
             f" {', '.join(self._archive_names)}. Use another --data_dir, or delete that folder."
         )
-    for stale in shard_files.list_files(tfds_internals.building_dir_pattern(os.fspath(self.data_dir))):
+    for stale in shard_files.matching_folders(tfds_internals.building_dir_pattern(os.fspath(self.data_dir))):
       shard_files.delete_tree(stale)  # A killed run's folder; its finished pieces are in work_dir().
     result = super().download_and_prepare(*args, download_config=download_config, **kwargs)
     shard_files.delete_tree(self.work_dir())

@@ -14,6 +14,7 @@ destination that an earlier attempt already filled.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import os
 import shutil
@@ -252,6 +253,15 @@ def list_files(pattern: str) -> list[str]:
     return sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
   except Exception:  # pylint: disable=broad-except  (Beam raises BeamIOError for a missing folder)
     return []
+
+
+def matching_folders(pattern: str) -> list[str]:
+  """Folders whose path matches a glob pattern (on gs://: prefixes that hold files)."""
+  if is_local(pattern):
+    return sorted(path for path in glob.glob(pattern) if os.path.isdir(path))
+  depth = pattern.rstrip("/").count("/")
+  files = list_files(pattern.rstrip("/") + "/**")
+  return sorted({"/".join(path.split("/")[:depth + 1]) for path in files})
 
 
 def delete_tree(path: str) -> None:

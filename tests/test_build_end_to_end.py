@@ -467,21 +467,26 @@ def test_archive_subset_then_full_build_is_refused(manual_dir, source, tmp_path)
 # 6. Interrupted build, then the same command again
 
 
-def test_killed_build_leaves_nothing_loadable_and_rerun_completes(tmp_path):
+def _finished_pieces(data_dir) -> list[str]:
+  """Sidecars of finished pieces in the build's work folder (see `plan.PIECE_NAME`)."""
+  folder = os.path.join(str(data_dir), "pass_dataset", "full", "partial_3.0.0")
+  return sorted(glob.glob(os.path.join(folder, "PASS.*.tar.*-*.json")))
+
+
+def test_killed_build_resumes_reusing_finished_pieces(tmp_path):
   manual = str(tmp_path / "manual_big")
   manifest = testing.write_sample(manual, BIG_IMAGES, image_kb=20, seed=1, processes=1)
   data_dir = tmp_path / "data_killed"
-  command = runner_command(data_dir, manual)
+  command = runner_command(data_dir, manual, "--range_mb", "0.5")
   process = subprocess.Popen(
       command, cwd=REPO, env=_env(), start_new_session=True,
       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
   )
   try:
-    deadline = time.time() + 6.0
-    while time.time() < deadline and process.poll() is None:
-      if glob.glob(os.path.join(str(data_dir), "**", SHARD_GLOB), recursive=True):
-        break
+    deadline = time.time() + 120.0
+    while time.time() < deadline and process.poll() is None and len(_finished_pieces(data_dir)) < 20:
       time.sleep(0.02)
+    finished_at_kill = _finished_pieces(data_dir)
     still_running = process.poll() is None
     os.killpg(process.pid, signal.SIGKILL)
   finally:
@@ -492,26 +497,36 @@ def test_killed_build_leaves_nothing_loadable_and_rerun_completes(tmp_path):
         pass
     process.wait(timeout=60)
   assert still_running, f"the build ended (exit {process.returncode}) before it could be interrupted"
+  assert len(finished_at_kill) >= 20, "no finished piece when the build was killed"
   assert process.returncode == -signal.SIGKILL
   assert wait_gone(process.pid), "Beam worker processes outlived the killed build"
 
   builder = tfds.builder("pass_dataset", data_dir=str(data_dir))
   assert not builder.is_prepared()
   assert not os.path.exists(os.path.join(version_dir(data_dir), "dataset_info.json"))
-  with pytest.raises(Exception):
+  with pytest.raises(AssertionError, match="could not find data"):
     tfds.load("pass_dataset", data_dir=str(data_dir), split="train", download=False)
 
   result = subprocess.run(command, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=TIMEOUT)
   assert_ok(result)
   assert f"images written: {BIG_IMAGES:,}" in result.stdout
-  assert tfds.builder("pass_dataset", data_dir=str(data_dir)).is_prepared()
-  assert not glob.glob(os.path.join(version_dir(data_dir), "*.incomplete"))
-  examples = load_raw(data_dir)
-  hashes = collections.Counter(e["hash"].decode() for e in examples)
-  assert len(examples) == BIG_IMAGES
-  assert set(hashes) == set(manifest.images) and max(hashes.values()) == 1
   report = read_json(os.path.join(version_dir(data_dir), "build_report.json"))
   assert report["written"] == BIG_IMAGES and report["reconciled"] is True
+  assert report["reused_pieces"] >= len(finished_at_kill)
+  assert f"{report['reused_pieces']:,} reused from an earlier run" in result.stdout
+  config_dir = os.path.dirname(version_dir(data_dir))
+  assert sorted(os.listdir(config_dir)) == ["3.0.0"]  # No incomplete.* or partial_* folder left.
+
+  clean_dir = tmp_path / "data_clean"
+  assert_ok(subprocess.run(runner_command(clean_dir, manual, "--range_mb", "0.5"), cwd=REPO, env=_env(),
+                           capture_output=True, text=True, timeout=TIMEOUT))
+  resumed, clean = sorted(glob.glob(os.path.join(version_dir(data_dir), SHARD_GLOB))), sorted(
+      glob.glob(os.path.join(version_dir(clean_dir), SHARD_GLOB)))
+  assert [os.path.basename(p) for p in resumed] == [os.path.basename(p) for p in clean]
+  for a, b in zip(resumed, clean):
+    assert open(a, "rb").read() == open(b, "rb").read(), a  # The same records in the same order.
+  hashes = collections.Counter(e["hash"].decode() for e in load_raw(data_dir))
+  assert set(hashes) == set(manifest.images) and max(hashes.values()) == 1
 
 
 # --------------------------------------------------------------------------
