@@ -83,7 +83,10 @@ class BuildCounts:
   images_with_metadata: int = 0
 
   def archive(self, name: str) -> ArchiveCounts:
-    return self.per_archive.setdefault(name, ArchiveCounts())
+    counts = self.per_archive.get(name)
+    if counts is None:
+      counts = self.per_archive[name] = ArchiveCounts()
+    return counts
 
   def add_member(self, archive: str) -> None:
     self.members += 1

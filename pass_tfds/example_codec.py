@@ -28,7 +28,12 @@ _ENTRY_VALUE = 0x12  # entry value (2).
 _FLOAT = struct.Struct("<f")
 
 
+_ONE_BYTE = [bytes((value,)) for value in range(128)]
+
+
 def _varint(value: int) -> bytes:
+  if 0 <= value < 128:
+    return _ONE_BYTE[value]
   if value < 0:
     value += 1 << 64
   out = bytearray()
@@ -71,14 +76,62 @@ def serialize(features: Mapping[str, bytes]) -> bytes:
   return _delimited(_ENTRY, body)
 
 
+class _Entry:
+  """One feature's map entry, all but its value's bytes laid out once."""
+
+  def __init__(self, name: str, kind: int):
+    self.key = _delimited(_ENTRY, name.encode("utf-8"))
+    self.kind = bytes((kind,))
+
+  def bytes_of(self, value: bytes) -> bytes:
+    size = len(value)
+    listed = b"\x0a" + (_ONE_BYTE[size] if size < 128 else _varint(size)) + value  # `value`: field 1.
+    size = len(listed)
+    feature = self.kind + (_ONE_BYTE[size] if size < 128 else _varint(size)) + listed
+    size = len(feature)
+    inner = self.key + b"\x12" + (_ONE_BYTE[size] if size < 128 else _varint(size)) + feature
+    size = len(inner)
+    return b"\x0a" + (_ONE_BYTE[size] if size < 128 else _varint(size)) + inner
+
+
+_PASS_ENTRIES = {
+    name: _Entry(name, kind) for name, kind in (
+        ("creator_username", _BYTES_LIST), ("date_taken", _BYTES_LIST),
+        ("gps_latitude", _FLOAT_LIST), ("gps_longitude", _FLOAT_LIST), ("hash", _BYTES_LIST),
+        ("image", _BYTES_LIST), ("original_height", _INT64_LIST), ("original_width", _INT64_LIST),
+    )
+}
+_NAN = _FLOAT.pack(math.nan)
+
+
 def serialize_pass_example(
     image_hash: str, image: PreparedImage, metadata: ImageMetadata | None
 ) -> bytes:
   """One PASS example; empty metadata ("" and NaN) when the image has no CSV row.
 
-  The same bytes that `features.features_dict().serialize_example` parses to,
+  The same bytes as `serialize` over the `*_feature` encodings (tested), laid
+  out with less work: this runs once per image. TFDS's
+  `features.features_dict().serialize_example` parses to the same example
   for the values `features.example_values` gives.
   """
+  entries = _PASS_ENTRIES
+  body = b"".join((
+      entries["creator_username"].bytes_of(metadata.creator_username.encode("utf-8") if metadata else b""),
+      entries["date_taken"].bytes_of(metadata.date_taken.encode("utf-8") if metadata else b""),
+      entries["gps_latitude"].bytes_of(_FLOAT.pack(metadata.gps_latitude) if metadata else _NAN),
+      entries["gps_longitude"].bytes_of(_FLOAT.pack(metadata.gps_longitude) if metadata else _NAN),
+      entries["hash"].bytes_of(image_hash.encode("utf-8")),
+      entries["image"].bytes_of(image.data),
+      entries["original_height"].bytes_of(_varint(image.original_height)),
+      entries["original_width"].bytes_of(_varint(image.original_width)),
+  ))
+  return b"\x0a" + _varint(len(body)) + body
+
+
+def serialize_pass_example_slowly(
+    image_hash: str, image: PreparedImage, metadata: ImageMetadata | None
+) -> bytes:
+  """`serialize_pass_example` through the general functions: the reference it is tested against."""
   return serialize({
       "image": bytes_feature(image.data),
       "creator_username": bytes_feature(metadata.creator_username.encode("utf-8") if metadata else b""),

@@ -13,6 +13,8 @@ When two rows carry one hash, the first row wins and the others are counted.
 
 from __future__ import annotations
 
+import array
+import bisect
 import dataclasses
 import io
 import threading
@@ -56,16 +58,21 @@ def _unpack_date(packed: int) -> str:
 
 
 class MetadataLookup:
-  """Sorted keys and the parsed values of their rows; `get` finds one image's row."""
+  """Sorted keys and the parsed values of their rows; `get` finds one image's row.
+
+  Held as `array.array`s (compact, and indexed without numpy's per-call cost:
+  `get` runs once per image) and searched with `bisect`.
+  """
 
   def __init__(self, arrays: dict[str, np.ndarray]):
-    self._hi = arrays["hi"]
-    self._lo = arrays["lo"]
-    self._date = arrays["date"]
-    self._latitude = arrays["latitude"]
-    self._longitude = arrays["longitude"]
-    self._flags = arrays["flags"]
-    self._name_ends = arrays["name_ends"]
+    self._arrays = arrays
+    self._hi = array.array("Q", arrays["hi"].astype("<u8").tobytes())
+    self._lo = array.array("Q", arrays["lo"].astype("<u8").tobytes())
+    self._date = array.array("q", arrays["date"].astype("<i8").tobytes())
+    self._latitude = array.array("f", arrays["latitude"].astype("<f4").tobytes())
+    self._longitude = array.array("f", arrays["longitude"].astype("<f4").tobytes())
+    self._flags = arrays["flags"].astype("u1").tobytes()
+    self._name_ends = array.array("Q", arrays["name_ends"].astype("<u8").tobytes())
     self._names = arrays["names"].tobytes()
 
   def __len__(self) -> int:
@@ -74,16 +81,16 @@ class MetadataLookup:
   def keys(self) -> np.ndarray:
     """Every key with a row, sorted, as an `image_keys.KEY_DTYPE` array."""
     keys = np.empty(len(self._hi), dtype=image_keys.KEY_DTYPE)
-    keys["hi"], keys["lo"] = self._hi, self._lo
+    keys["hi"], keys["lo"] = self._arrays["hi"], self._arrays["lo"]
     return keys
 
   def position(self, key: int) -> int:
     """The row's position for a join key, or -1."""
-    hi, lo = image_keys.split_key(key)
-    position = int(self._hi.searchsorted(np.uint64(hi)))
+    hi, lo = key >> 64, key & 0xFFFFFFFFFFFFFFFF
+    position = bisect.bisect_left(self._hi, hi)
     size = len(self._hi)
-    while position < size and int(self._hi[position]) == hi:
-      if int(self._lo[position]) == lo:
+    while position < size and self._hi[position] == hi:
+      if self._lo[position] == lo:
         return position
       position += 1
     return -1
@@ -92,24 +99,20 @@ class MetadataLookup:
     position = self.position(key)
     if position < 0:
       return None
-    start = int(self._name_ends[position - 1]) if position else 0
-    flags = int(self._flags[position])
+    start = self._name_ends[position - 1] if position else 0
+    flags = self._flags[position]
     return metadata.ImageMetadata(
-        creator_username=self._names[start:int(self._name_ends[position])].decode("utf-8"),
-        date_taken=_unpack_date(int(self._date[position])),
-        gps_latitude=float(self._latitude[position]),
-        gps_longitude=float(self._longitude[position]),
+        creator_username=self._names[start:self._name_ends[position]].decode("utf-8"),
+        date_taken=_unpack_date(self._date[position]),
+        gps_latitude=self._latitude[position],
+        gps_longitude=self._longitude[position],
         date_invalid=bool(flags & _DATE_INVALID),
         gps_invalid=bool(flags & _GPS_INVALID),
     )
 
   def to_bytes(self) -> bytes:
     buffer = io.BytesIO()
-    np.savez(
-        buffer, hi=self._hi, lo=self._lo, date=self._date, latitude=self._latitude,
-        longitude=self._longitude, flags=self._flags, name_ends=self._name_ends,
-        names=np.frombuffer(self._names, dtype=np.uint8),
-    )
+    np.savez(buffer, **self._arrays)
     return buffer.getvalue()
 
   @classmethod

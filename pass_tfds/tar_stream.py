@@ -12,7 +12,7 @@ fresh ranged GET.
 from __future__ import annotations
 
 import dataclasses
-from typing import IO, Iterator
+from typing import IO, Iterator, NamedTuple
 
 from pass_tfds.errors import ArchiveError
 
@@ -36,8 +36,7 @@ OTHER = "other"  # Directories, devices, FIFOs: not members.
 _KINDS = {b"0": REGULAR, b"\0": REGULAR, b"7": REGULAR, b"1": HARD_LINK, b"2": SYMLINK}
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class TarMember:
+class TarMember(NamedTuple):
   """One logical member: `offset` is its first header block (extended headers included)."""
 
   name: str
@@ -83,7 +82,7 @@ def header_is_valid(block: bytes) -> bool:
     stored = _octal(block[148:156])
   except ValueError:
     return False
-  unsigned = sum(block[:148]) + 256 + sum(block[156:])
+  unsigned = sum(block) - sum(block[148:156]) + 256  # The checksum field counts as spaces.
   if stored == unsigned:
     return True
   signed = unsigned - 2 * sum(b for b in block[:148] + block[156:] if b > 127)
@@ -144,7 +143,8 @@ class _Window:
   def get(self, start: int, stop: int) -> bytes:
     if not self.ensure(stop) or self.base + len(self._buffer) < stop:
       raise EOFError(start)
-    return bytes(self._buffer[start - self.base:stop - self.base])
+    with memoryview(self._buffer) as view:
+      return bytes(view[start - self.base:stop - self.base])
 
   def forget_before(self, offset: int) -> None:
     """Drops bytes before `offset`; they will never be needed again."""

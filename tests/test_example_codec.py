@@ -24,6 +24,12 @@ def test_bytes_parse_like_tfds_serialization(image_hash, image, row):
   assert tf.train.Example.FromString(mine) == tf.train.Example.FromString(theirs)
 
 
+@pytest.mark.parametrize("image_hash,image,row", CASES)
+def test_the_fast_layout_is_the_general_one(image_hash, image, row):
+  assert example_codec.serialize_pass_example(image_hash, image, row) == (
+      example_codec.serialize_pass_example_slowly(image_hash, image, row))
+
+
 def test_bytes_are_reproducible():
   image_hash, image, row = CASES[0]
   assert example_codec.serialize_pass_example(image_hash, image, row) == example_codec.serialize_pass_example(
