@@ -1,6 +1,7 @@
 """Where PASS's files come from: Zenodo through TFDS's download manager, or a manual dir.
 
-Published sizes and sha256 sums live in `checksums.tsv` beside the builder
+Published sizes and sha256 sums live in the repository's top-level `checksums.tsv`, which
+`pass_tfds/checksums.tsv` links to so that TFDS finds it beside the builder
 (installed with the package). A manual dir is checked before any work starts:
 every file present, every size right, and, if asked, every sha256 too.
 """

@@ -23,6 +23,13 @@ def wheel(tmp_path_factory):
   return path
 
 
+def test_one_checksums_file_at_the_top_is_what_the_wheel_carries(wheel):
+  package_copy = os.path.join(REPO, "pass_tfds", "checksums.tsv")
+  assert os.path.islink(package_copy) and os.path.realpath(package_copy) == os.path.join(REPO, "checksums.tsv")
+  with zipfile.ZipFile(wheel) as archive:
+    assert archive.read("pass_tfds/checksums.tsv") == open(os.path.join(REPO, "checksums.tsv"), "rb").read()
+
+
 def test_wheel_carries_checksums_and_dataset_files(wheel):
   names = set(zipfile.ZipFile(wheel).namelist())
   for name in ("checksums.tsv", "README.md", "CITATIONS.bib", "TAGS.txt", "dummy_data/pass_metadata.csv"):
