@@ -62,7 +62,7 @@ def describe(snapshot: Snapshot, elapsed: float) -> str:
   line += f"; {snapshot.images:,} images"
   if snapshot.source_done and elapsed > 0:
     rate = snapshot.source_done / elapsed
-    line += f"; {snapshot.images_done / elapsed:,.0f} images/s, {rate / 1e6:,.0f} MB/s"
+    line += f"; {snapshot.images_done / elapsed:,.0f} images/s, {rate / 1e6:,.1f} MB/s"
     remaining = snapshot.source_total - snapshot.source_done - _reused_bytes(snapshot)
     if remaining > 0:
       line += f", ETA {format_duration(remaining / rate)}"
