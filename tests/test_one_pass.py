@@ -4,14 +4,17 @@ and for real from a GCS emulator.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import subprocess
 import sys
 
 import pytest
 
-from pass_tfds import cli, shard_files, testing
+from pass_tfds import cli, shard_files, testing, transforms
 
+import pipeline_parts
 import read_counter
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -24,6 +27,10 @@ def corpus(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("one_pass_corpus"))
   testing.write_sample(out, 1500, image_kb=8, seed=5, processes=1)
   return out
+
+
+def _gcs_shard_path(prefix: str, index: int, total: int) -> str:
+  return f"{prefix}/pass_dataset-train.tfrecord-{index:05d}-of-{total:05d}"
 
 
 def _archives(corpus):
@@ -83,3 +90,28 @@ def test_shards_write_and_read_back_on_gcs(gcs, file_format):
   assert shard_files.digest_of(path) == digest
   assert list(shard_files.read_records(path, file_format)) == records
   assert [p for p in gcs.list(path.rsplit("/", 1)[0] + "/")] == [path]  # No temporary file left.
+
+
+def test_pieces_on_gcs_are_reused_after_a_kill_and_published_once(corpus, gcs, tmp_path):
+  """The build's work folder and shards on gs://: a rerun reuses verified pieces, finalize moves them."""
+  prefix = gcs.new_prefix("build")
+  archives = [testing.archive_name(k) for k in range(10)]
+  config = pipeline_parts.finalize_config(corpus, str(tmp_path), archives, num_shards=20)
+  config = dataclasses.replace(
+      config,
+      settings=dataclasses.replace(config.settings, work_dir=f"{prefix}/partial"),
+      shard_path=functools.partial(_gcs_shard_path, prefix),
+      outputs=transforms.SplitOutputs(f"{prefix}/split.json", f"{prefix}/build_report.json"),
+  )
+  metadata_path = os.path.join(corpus, "pass_metadata.csv")
+  lookup, results = pipeline_parts.run_steps(config, metadata_path)
+  assert not any(result.reused for result in results)
+  damaged = results[3]  # A piece whose shard a killed attempt left half written.
+  gcs.upload_bytes(b"half a shard", damaged.path)
+  lookup, again = pipeline_parts.run_steps(config, metadata_path)
+  assert [result.reused for result in again] == [result.name != damaged.name for result in results]
+  transforms.finalize(again, [], lookup, config)
+  transforms.finalize(again, [], lookup, config)  # A retried finalize after every move.
+  shards = [path for path in gcs.list(prefix + "/") if "-train.tfrecord-" in path]
+  assert len(shards) == 20
+  assert sum(len(list(shard_files.read_records(path, shard_files.TFRECORD))) for path in shards) == 1500
