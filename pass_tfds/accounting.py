@@ -11,7 +11,7 @@ import collections
 import dataclasses
 import json
 from typing import Any, Iterable
-from pass_tfds.errors import AccountingError, StrictModeError  # noqa: F401  (re-exported)
+from pass_tfds.errors import AccountingError
 
 # Skip reasons: why a regular-file archive member was not written.
 NOT_AN_IMAGE = "not_an_image"  # ._* AppleDouble, .DS_Store, text and other non-image names.

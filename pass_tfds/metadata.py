@@ -13,7 +13,7 @@ import io
 import math
 import re
 from typing import IO, Iterator, NamedTuple, Sequence
-from pass_tfds.errors import MetadataFormatError  # noqa: F401  (re-exported)
+from pass_tfds.errors import MetadataFormatError
 
 EXPECTED_HEADER = ("", "unickname", "datetaken", "licensename", "hash", "latitude", "longitude")
 

@@ -12,7 +12,7 @@ from etils import epath
 import tensorflow_datasets as tfds
 
 from pass_tfds import pieces, plan, progress, shard_files, sources, tfds_internals, transforms
-from pass_tfds.errors import UsageError
+from pass_tfds.errors import SourceError, UsageError
 from pass_tfds.features import features_dict
 
 _HOMEPAGE = "https://www.robots.ox.ac.uk/~vgg/data/pass/"
@@ -113,7 +113,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     if not overwrite and (epath.Path(self.data_dir) / "dataset_info.json").exists():
       built = tuple(self.info.metadata.get("archives", ()))
       if built and built != self._archive_names:
-        raise sources.SourceError(
+        raise SourceError(
             f"{self.data_dir} holds a build from {', '.join(built)}, not from"
             f" {', '.join(self._archive_names)}. Use another --data_dir, or delete that folder."
         )

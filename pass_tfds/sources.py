@@ -18,7 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 import tensorflow_datasets as tfds
 
 from pass_tfds import archives, metadata
-from pass_tfds.errors import SourceError  # noqa: F401  (re-exported)
+from pass_tfds.errors import SourceError
 
 RECORD_URL = "https://zenodo.org/record/6615455"
 ARCHIVE_NAMES = tuple(f"PASS.{i}.tar" for i in range(10))

@@ -23,7 +23,7 @@ import dataclasses
 import functools
 import logging
 import posixpath
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics

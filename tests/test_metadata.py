@@ -6,6 +6,7 @@ import math
 import pytest
 
 from pass_tfds import metadata
+from pass_tfds.errors import MetadataFormatError
 
 HEADER = ",unickname,datetaken,licensename,hash,latitude,longitude\n"
 
@@ -70,10 +71,10 @@ def test_half_a_position_is_none():
 
 
 def test_bad_header_names_the_file():
-  with pytest.raises(metadata.MetadataFormatError, match="pass_metadata.csv.*header"):
+  with pytest.raises(MetadataFormatError, match="pass_metadata.csv.*header"):
     list(metadata.iter_rows(io.BytesIO(b"a,b,c\n1,2,3\n"), "pass_metadata.csv"))
 
 
 def test_short_row_names_the_row():
-  with pytest.raises(metadata.MetadataFormatError, match="row 2"):
+  with pytest.raises(MetadataFormatError, match="row 2"):
     _rows("0,u,,L,abc,,\n1,u,,L\n")

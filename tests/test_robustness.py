@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pass_tfds import accounting, image_keys, sources, testing
+from pass_tfds import accounting, errors, image_keys, sources, testing
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEAM_RUNNER = os.path.join(REPO, "beam_runner.py")
@@ -523,7 +523,7 @@ def test_check_manual_files_missing_and_size(tmp_path):
 
   (tmp_path / "PASS.1.tar").unlink()
   (tmp_path / "PASS.0.tar").write_bytes(b"a" * 999)
-  with pytest.raises(sources.SourceError) as raised:
+  with pytest.raises(errors.SourceError) as raised:
     sources.check_manual_files(str(tmp_path), list(files), checksums, "size")
   message = str(raised.value)
   assert f"PASS.1.tar is missing from {tmp_path}: download {sources.url_for('PASS.1.tar')}" in message
@@ -532,7 +532,7 @@ def test_check_manual_files_missing_and_size(tmp_path):
   assert "pass_metadata.csv" not in message.split("(For a custom")[0]
 
   # --verify none still needs the files, but not their sizes.
-  with pytest.raises(sources.SourceError, match="PASS.1.tar is missing"):
+  with pytest.raises(errors.SourceError, match="PASS.1.tar is missing"):
     sources.check_manual_files(str(tmp_path), list(files), checksums, "none")
   (tmp_path / "PASS.1.tar").write_bytes(b"x")
   assert set(sources.check_manual_files(str(tmp_path), list(files), checksums, "none")) == set(files)
@@ -543,7 +543,7 @@ def test_check_manual_files_sha256_and_unregistered(tmp_path):
   (tmp_path / "PASS.3.tar").write_bytes(data)
   (tmp_path / "pass_metadata.csv").write_bytes(b"q")
   checksums = {"PASS.3.tar": _checksum("PASS.3.tar", b"y" * 100)}
-  with pytest.raises(sources.SourceError) as raised:
+  with pytest.raises(errors.SourceError) as raised:
     sources.check_manual_files(str(tmp_path), ["PASS.3.tar", "pass_metadata.csv"], checksums, "sha256")
   message = str(raised.value)
   assert "PASS.3.tar has the right size but the wrong sha256" in message
