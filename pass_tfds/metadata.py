@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import io
 import math
 import re
@@ -31,6 +32,15 @@ class ImageMetadata(NamedTuple):
   gps_invalid: bool = False  # A non-empty coordinate that was not usable.
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _is_real_day(year: str, month: str, day: str) -> bool:
+  try:
+    datetime.date(int(year), int(month), int(day))
+  except ValueError:
+    return False
+  return True
+
+
 def parse_date_taken(value: str) -> tuple[str, bool]:
   """Returns (`YYYY-MM-DDTHH:MM:SS` or "", whether a non-empty value was rejected).
 
@@ -43,14 +53,10 @@ def parse_date_taken(value: str) -> tuple[str, bool]:
   match = _DATE_RE.match(value)
   if not match:
     return "", True
-  try:
-    parsed = datetime.datetime(*(int(part) for part in match.groups()))
-  except ValueError:
+  year, month, day, hour, minute, second = match.groups()  # Zero-padded by the pattern.
+  if not (_is_real_day(year, month, day) and hour < "24" and minute < "60" and second < "60"):
     return "", True
-  return (
-      f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}"
-      f"T{parsed.hour:02d}:{parsed.minute:02d}:{parsed.second:02d}"
-  ), False
+  return f"{year}-{month}-{day}T{hour}:{minute}:{second}", False
 
 
 def parse_coordinate(value: str, limit: float) -> tuple[float, bool]:

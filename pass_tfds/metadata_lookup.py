@@ -150,7 +150,7 @@ def build(stream: IO[bytes], source: str) -> tuple[MetadataLookup, CsvStats]:
   key_array = image_keys.keys_array(keys)
   del keys
   # Stable: among rows with one key, the first row of the file comes first and wins.
-  order = np.argsort(key_array, order=("hi", "lo"), kind="stable")
+  order = np.lexsort((key_array["lo"], key_array["hi"]))  # lexsort is stable.
   sorted_keys = key_array[order]
   repeat = np.zeros(len(order), dtype=bool)
   repeat[1:] = sorted_keys[1:] == sorted_keys[:-1]
