@@ -33,7 +33,9 @@ REGULAR = "regular"
 HARD_LINK = "hard_link"
 SYMLINK = "symlink"
 OTHER = "other"  # Directories, devices, FIFOs: not members.
-_KINDS = {b"0": REGULAR, b"\0": REGULAR, b"7": REGULAR, b"1": HARD_LINK, b"2": SYMLINK}
+# Any other type (GNU sparse, volume headers, ...) is read as a regular file, so
+# that it is counted and skipped with a reason rather than lost.
+_KINDS = {b"1": HARD_LINK, b"2": SYMLINK, b"3": OTHER, b"4": OTHER, b"5": OTHER, b"6": OTHER}
 
 
 class TarMember(NamedTuple):
@@ -282,7 +284,7 @@ class RangeReader:
       size = int(overrides.get("size", size))
       following = data_offset + _padded(size)
       name = overrides.get("path") or _header_name(block)
-      member_kind = _KINDS.get(kind, OTHER)
+      member_kind = _KINDS.get(kind, REGULAR)
       link_target = overrides.get("linkpath") or _text(block[157:257])
       data = b""
       if member_kind == REGULAR:
