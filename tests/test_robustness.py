@@ -30,6 +30,7 @@ import pytest
 from PIL import Image
 
 from pass_tfds import accounting, errors, image_keys, sources, testing
+from pass_tfds.testing import tar_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEAM_RUNNER = os.path.join(REPO, "beam_runner.py")
@@ -552,3 +553,39 @@ def test_check_manual_files_sha256_and_unregistered(tmp_path):
   sources.check_manual_files(str(tmp_path), ["PASS.3.tar"], checksums, "size")
   with pytest.raises(ValueError):
     sources.check_manual_files(str(tmp_path), ["PASS.3.tar"], checksums, "md5")
+
+
+# --- inputs that must not pass silently ---------------------------------------------
+
+
+def _rewrite_checksums(corpus) -> None:
+  """checksums.tsv for the corpus as it now is (sizes and sha256 of the damaged files)."""
+  files = {name: tar_files.sha256_file(os.path.join(corpus, name))
+           for name in os.listdir(corpus) if name != testing.CHECKSUMS_FILE}
+  tar_files.write_checksums(str(corpus), files)
+
+
+def test_a_csv_without_rows_fails_instead_of_dropping_every_credit(corpus, tmp_path):
+  csv_path = os.path.join(corpus, testing.METADATA_FILE)
+  with open(csv_path, encoding="utf-8") as f:
+    header = f.readline()
+  with open(csv_path, "w", encoding="utf-8") as f:
+    f.write(header)
+  _rewrite_checksums(corpus)
+  result = run_build(corpus, tmp_path / "data")
+  message = error_line(result)
+  assert "20 of 20 written images have no row in pass_metadata.csv" in message
+  assert "--allow_missing_metadata" in message
+  assert not prepared_files(tmp_path / "data")
+  allowed = run_build(corpus, tmp_path / "data", "--allow_missing_metadata")
+  assert allowed.returncode == 0, allowed.stderr[-3000:]
+  assert "images without metadata: 20" in allowed.stdout
+
+
+def test_an_empty_archive_fails_even_without_verification(corpus, tmp_path):
+  with tarfile.open(os.path.join(corpus, "PASS.4.tar"), "w"):
+    pass
+  result = run_build(corpus, tmp_path / "data", "--verify", "none", checksums=None)
+  message = error_line(result)
+  assert "PASS.4.tar holds no member" in message and "Re-download" in message
+  assert not prepared_files(tmp_path / "data")
