@@ -18,7 +18,11 @@ from pass_tfds.errors import MetadataFormatError
 
 EXPECTED_HEADER = ("", "unickname", "datetaken", "licensename", "hash", "latitude", "longitude")
 
-_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?$")
+_DATE_RE = re.compile(
+    r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})[ T]"
+    r"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})(?:\.\d+)?$",
+    re.ASCII,
+)
 
 
 class ImageMetadata(NamedTuple):
@@ -103,6 +107,26 @@ def check_header(header: list[str], source: str) -> None:
         f" {','.join(EXPECTED_HEADER)!r}. Re-download pass_metadata.csv from"
         " https://zenodo.org/record/6615455."
     )
+
+
+DATE_PATTERN = _DATE_RE.pattern  # Also what the vectorized lookup build matches (ASCII digits).
+
+
+def read_header(stream: IO[bytes], source: str) -> None:
+  """Reads and checks the header line, leaving `stream` at the first data row."""
+  line = stream.readline()
+  if not line:
+    raise MetadataFormatError(
+        f"{source} is empty. Re-download pass_metadata.csv from https://zenodo.org/record/6615455."
+    )
+  try:
+    header = next(csv.reader([line.decode("utf-8")]))
+  except (csv.Error, UnicodeDecodeError, StopIteration) as error:
+    raise MetadataFormatError(
+        f"{source}: the header line cannot be read as UTF-8 CSV ({error}). Re-download"
+        " pass_metadata.csv from https://zenodo.org/record/6615455."
+    ) from error
+  check_header(header, source)
 
 
 def iter_values(stream: IO[bytes], source: str) -> Iterator[tuple[int, list[str]]]:

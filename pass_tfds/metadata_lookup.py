@@ -18,9 +18,12 @@ import bisect
 import dataclasses
 import io
 import threading
-from typing import IO
+from typing import IO, Callable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from pass_tfds import image_keys, metadata
 from pass_tfds.errors import MetadataFormatError
@@ -121,8 +124,8 @@ class MetadataLookup:
       return cls({name: arrays[name] for name in arrays.files})
 
 
-def build(stream: IO[bytes], source: str) -> tuple[MetadataLookup, CsvStats]:
-  """Reads the CSV once and returns its lookup; raises `MetadataFormatError` on a bad file."""
+def build_by_rows(stream: IO[bytes], source: str) -> tuple[MetadataLookup, CsvStats]:
+  """Reads the CSV once, row by row in Python: the reference `build` is tested against."""
   stats = CsvStats()
   rows: list[int] = []
   keys: list[int] = []
@@ -162,17 +165,38 @@ def build(stream: IO[bytes], source: str) -> tuple[MetadataLookup, CsvStats]:
       "flags": np.asarray(flags, dtype=np.uint8)[order],
   }
   names = [names[i] for i in order]
-  _count_duplicates(stats, repeat, row_numbers, columns, names)
+  lengths = np.fromiter(map(len, names), dtype=np.uint64, count=len(names))
+  blob = np.frombuffer(b"".join(names), dtype=np.uint8)
+  return _finish(stats, sorted_keys, repeat, row_numbers, columns, blob, lengths)
+
+
+def _finish(
+    stats: CsvStats,
+    sorted_keys: np.ndarray,
+    repeat: np.ndarray,
+    row_numbers: np.ndarray,
+    columns: dict[str, np.ndarray],
+    names: np.ndarray,
+    name_lengths: np.ndarray,
+) -> tuple[MetadataLookup, CsvStats]:
+  """Counts the repeated keys and keeps each key's first row (all arrays in key order)."""
+  name_ends = np.cumsum(name_lengths, dtype=np.uint64)
+
+  def name(position: int) -> bytes:
+    start = int(name_ends[position - 1]) if position else 0
+    return names[start:int(name_ends[position])].tobytes()
+
+  _count_duplicates(stats, repeat, row_numbers, columns, name)
   keep = ~repeat
-  kept_names = [name for name, kept in zip(names, keep) if kept]
+  if repeat.any():
+    names = names[np.repeat(keep, name_lengths.astype(np.int64))]
+    name_ends = np.cumsum(name_lengths[keep], dtype=np.uint64)
   arrays = {
       "hi": np.ascontiguousarray(sorted_keys["hi"][keep]),
       "lo": np.ascontiguousarray(sorted_keys["lo"][keep]),
-      **{name: column[keep] for name, column in columns.items()},
-      "name_ends": np.cumsum(
-          np.fromiter(map(len, kept_names), dtype=np.uint64, count=len(kept_names)), dtype=np.uint64
-      ),
-      "names": np.frombuffer(b"".join(kept_names), dtype=np.uint8),
+      **{column_name: column[keep] for column_name, column in columns.items()},
+      "name_ends": name_ends,
+      "names": names,
   }
   return MetadataLookup(arrays), stats
 
@@ -182,7 +206,7 @@ def _count_duplicates(
     repeat: np.ndarray,
     row_numbers: np.ndarray,
     columns: dict[str, np.ndarray],
-    names: list[bytes],
+    name: Callable[[int], bytes],
 ) -> None:
   """Counts rows whose key an earlier row has, and whether their stored values differ."""
   positions = np.flatnonzero(repeat)
@@ -192,7 +216,7 @@ def _count_duplicates(
   first = np.maximum.accumulate(np.where(repeat, 0, np.arange(len(repeat))))
   for position in positions[np.argsort(row_numbers[positions], kind="stable")]:
     winner = first[position]
-    differs = names[position] != names[winner] or any(
+    differs = name(position) != name(winner) or any(
         column[position] != column[winner]
         and not (column.dtype.kind == "f" and np.isnan(column[position]) and np.isnan(column[winner]))
         for column in columns.values()
@@ -203,6 +227,184 @@ def _count_duplicates(
           f"row {row_numbers[position]}: same hash as row {row_numbers[winner]}"
           f" ({'other' if differs else 'same'} values; row {row_numbers[winner]} is used)"
       )
+
+
+_COLUMNS = ("index", "unickname", "datetaken", "licensename", "hash", "latitude", "longitude")
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_HEX32 = r"^[0-9a-fA-F]{1,32}$"
+_NIBBLES = np.full(256, 0, dtype=np.uint8)
+for _digit, _value in zip(b"0123456789abcdefABCDEF", list(range(16)) + list(range(10, 16))):
+  _NIBBLES[_digit] = _value
+
+
+def _read_table(stream: IO[bytes], source: str) -> pa.Table:
+  metadata.read_header(stream, source)
+  try:
+    table = pa_csv.read_csv(
+        stream,
+        read_options=pa_csv.ReadOptions(column_names=list(_COLUMNS), block_size=16 << 20),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={column: pa.string() for column in _COLUMNS}, null_values=[],
+            strings_can_be_null=False, quoted_strings_can_be_null=False,
+        ),
+    )
+  except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+    raise MetadataFormatError(
+        f"{source}: cannot be read as PASS's UTF-8 CSV of 7 columns ({str(error).splitlines()[0]})."
+        " The file is damaged: re-download pass_metadata.csv from https://zenodo.org/record/6615455."
+    ) from error
+  return table.combine_chunks()
+
+
+def _keys(hashes: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+  """(KEY_DTYPE keys, usable) of every row: hex hashes of up to 32 digits vectorized, others in Python."""
+  trimmed = pc.utf8_trim_whitespace(hashes)
+  fast = pc.match_substring_regex(trimmed, _HEX32).to_numpy(zero_copy_only=False)
+  keys = np.zeros(len(hashes), dtype=image_keys.KEY_DTYPE)
+  usable = fast.copy()
+  padded = pc.utf8_lpad(pc.filter(trimmed, pa.array(fast)), 32, "0")
+  if len(padded):
+    nibbles = _NIBBLES[np.frombuffer(padded.buffers()[2], dtype=np.uint8)[:32 * len(padded)].reshape(-1, 32)]
+    octets = (nibbles[:, 0::2] << np.uint8(4) | nibbles[:, 1::2]).astype(np.uint8)
+    words = np.ascontiguousarray(octets).view(">u8")  # (n, 2): the key's high and low 64 bits.
+    keys["hi"][fast] = words[:, 0]
+    keys["lo"][fast] = words[:, 1]
+  for position in np.flatnonzero(~fast):  # Longer or not hexadecimal: rare.
+    key = image_keys.image_key(hashes[int(position)].as_py())
+    if key is not None:
+      keys[position] = image_keys.split_key(key)
+      usable[position] = True
+  return keys, usable
+
+
+def _python_fallback(values: pa.Array, fast: np.ndarray) -> list[tuple[int, str]]:
+  """(position, value) of the rows the vectorized path leaves to Python's parser."""
+  return [(int(position), values[int(position)].as_py()) for position in np.flatnonzero(~fast)]
+
+
+def _byte_matrix(values: pa.Array, rows: np.ndarray, width: int) -> np.ndarray:
+  """The UTF-8 bytes of the selected rows, all `width` bytes long, as an (n, width) array."""
+  selected = pc.filter(values, pa.array(rows))
+  offsets = np.frombuffer(selected.buffers()[1], dtype=np.int32)[selected.offset:selected.offset + len(selected) + 1]
+  data = np.frombuffer(selected.buffers()[2], dtype=np.uint8)
+  return data[offsets[0]:offsets[-1]].reshape(-1, width)
+
+
+_DIGIT_COLUMNS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
+
+
+def _dates(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+  """(packed YYYYMMDDHHMMSS or -1, invalid) per row, exactly as `metadata.parse_date_taken`.
+
+  Empty values and values in the exact format `YYYY-MM-DD HH:MM:SS[.f+]` (or
+  with `T`) are decided here on their bytes; anything else (surrounding
+  spaces, garbage) by `parse_date_taken` itself.
+  """
+  lengths = pc.binary_length(values).to_numpy(zero_copy_only=False)
+  packed = np.full(len(values), _NO_DATE, dtype=np.int64)
+  invalid = np.zeros(len(values), dtype=bool)
+  decided = lengths == 0
+  for width in np.unique(lengths[(lengths == 19) | (lengths >= 21)]):
+    rows = lengths == width
+    matrix = _byte_matrix(values, rows, int(width))
+    digits = matrix.astype(np.int16) - ord("0")
+    shaped = (
+        np.all((digits[:, _DIGIT_COLUMNS] >= 0) & (digits[:, _DIGIT_COLUMNS] <= 9), axis=1)
+        & (matrix[:, 4] == ord("-")) & (matrix[:, 7] == ord("-"))
+        & ((matrix[:, 10] == ord(" ")) | (matrix[:, 10] == ord("T")))
+        & (matrix[:, 13] == ord(":")) & (matrix[:, 16] == ord(":"))
+    )
+    if width > 19:  # A fraction: a dot and at least one digit.
+      shaped &= (matrix[:, 19] == ord(".")) & np.all((digits[:, 20:] >= 0) & (digits[:, 20:] <= 9), axis=1)
+
+    def number(first: int, count: int) -> np.ndarray:
+      value = np.zeros(len(matrix), dtype=np.int64)
+      for column in range(first, first + count):
+        value = value * 10 + digits[:, column].astype(np.int64)
+      return value
+
+    year, month, day = number(0, 4), number(5, 2), number(8, 2)
+    hour, minute, second = number(11, 2), number(14, 2), number(17, 2)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)]
+    month_days = month_days + ((month == 2) & leap)
+    real = ((year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+            & (hour < 24) & (minute < 60) & (second < 60))
+    value = year * 10**10 + month * 10**8 + day * 10**6 + hour * 10**4 + minute * 100 + second
+    positions = np.flatnonzero(rows)[shaped]
+    packed[positions] = np.where(real, value, _NO_DATE)[shaped]
+    invalid[positions] = ~real[shaped]
+    decided[positions] = True
+  for position, raw in _python_fallback(values, decided):
+    iso, invalid[position] = metadata.parse_date_taken(raw)
+    packed[position] = _pack_date(iso)
+  return packed, invalid
+
+
+def _coordinates(values: pa.Array, limit: float) -> tuple[np.ndarray, np.ndarray]:
+  """(degrees or NaN, invalid) per row, exactly as `metadata.parse_coordinate`."""
+  empty = pc.equal(values, "").to_numpy(zero_copy_only=False)
+  plain = pc.match_substring_regex(values, _NUMBER).to_numpy(zero_copy_only=False)
+  degrees = np.full(len(values), np.nan)
+  invalid = np.zeros(len(values), dtype=bool)
+  if plain.any():
+    parsed = pc.filter(values, pa.array(plain)).cast(pa.float64()).to_numpy()
+    usable = np.isfinite(parsed) & (np.abs(parsed) <= limit)
+    degrees[plain] = np.where(usable, parsed, np.nan)
+    invalid[plain] = ~usable
+  for position, raw in _python_fallback(values, empty | plain):
+    degrees[position], invalid[position] = metadata.parse_coordinate(raw, limit)
+  return degrees, invalid
+
+
+def build(stream: IO[bytes], source: str) -> tuple[MetadataLookup, CsvStats]:
+  """Reads the CSV once and returns its lookup; raises `MetadataFormatError` on a bad file.
+
+  Columnar (pyarrow's CSV reader and compute functions, numpy), so that the
+  one step that must see every row takes seconds; rows the vectorized path
+  cannot decide exactly go through `metadata`'s own parsers. Gives the same
+  lookup as `build_by_rows` (tested).
+  """
+  table = _read_table(stream, source)
+  stats = CsvStats(rows=table.num_rows)
+  keys, usable = _keys(table.column("hash").chunk(0) if table.num_rows else pa.array([], pa.string()))
+  unusable = np.flatnonzero(~usable)
+  stats.unusable_hash_rows = len(unusable)
+  hashes = table.column("hash")
+  stats.unusable_hash_examples = [
+      f"row {position + 1}: hash {hashes[int(position)].as_py()!r}" for position in unusable[:_EXAMPLES]
+  ]
+  column = {name: (table.column(name).chunk(0) if table.num_rows else pa.array([], pa.string()))
+            for name in ("datetaken", "latitude", "longitude", "unickname")}
+  dates, date_invalid = _dates(column["datetaken"])
+  latitude, latitude_invalid = _coordinates(column["latitude"], 90.0)
+  longitude, longitude_invalid = _coordinates(column["longitude"], 180.0)
+  half = np.isnan(latitude) != np.isnan(longitude)  # Half a position is no position.
+  latitude_invalid |= half & ~np.isnan(latitude)
+  longitude_invalid |= half & ~np.isnan(longitude)
+  latitude[half] = longitude[half] = np.nan
+  flags = (_DATE_INVALID * date_invalid | _GPS_INVALID * (latitude_invalid | longitude_invalid)).astype(np.uint8)
+  rows = np.flatnonzero(usable)
+  all_hi, all_lo = keys["hi"][rows], keys["lo"][rows]
+  by_key = np.lexsort((all_lo, all_hi))  # Stable: among equal keys, the first row first.
+  order = rows[by_key]
+  hi, lo = all_hi[by_key], all_lo[by_key]
+  sorted_keys = np.empty(len(order), dtype=image_keys.KEY_DTYPE)
+  sorted_keys["hi"], sorted_keys["lo"] = hi, lo
+  repeat = np.zeros(len(order), dtype=bool)
+  repeat[1:] = (hi[1:] == hi[:-1]) & (lo[1:] == lo[:-1])
+  columns = {
+      "date": dates[order],
+      "latitude": latitude[order].astype(np.float32),
+      "longitude": longitude[order].astype(np.float32),
+      "flags": flags[order],
+  }
+  names = pc.take(column["unickname"], pa.array(order, type=pa.int64()))
+  offsets = np.frombuffer(names.buffers()[1], dtype=np.int32)[names.offset:names.offset + len(names) + 1]
+  blob = np.frombuffer(names.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] if len(names) else np.zeros(
+      0, dtype=np.uint8)
+  return _finish(stats, sorted_keys, repeat, order + 1, columns, blob, np.diff(offsets).astype(np.uint64))
 
 
 _LOADED: dict[str, MetadataLookup] = {}

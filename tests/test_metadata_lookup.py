@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import math
 
+import numpy as np
+
 from pass_tfds import image_keys, metadata, metadata_lookup
 
 HEADER = ",unickname,datetaken,licensename,hash,latitude,longitude\n"
@@ -67,3 +69,52 @@ def test_a_lookup_is_loaded_once_per_process(tmp_path):
   first = metadata_lookup.load_once(str(tmp_path / "l.npz"), read)
   assert metadata_lookup.load_once(str(tmp_path / "l.npz"), read) is first
   assert reads == [str(tmp_path / "l.npz")]
+
+
+def _awkward_csv(seed: int = 0, rows: int = 3000) -> bytes:
+  """Rows that exercise every branch of the vectorized build, and its Python fallbacks."""
+  import csv
+  import random
+
+  rng = random.Random(seed)
+  dates = ["", "2012-08-09 18:00:20.0", "2012-08-09T18:00:20", "2012-08-09 18:00:20.123456", " 2012-08-09 18:00:20",
+           "2012-02-30 10:00:00", "0000-00-00 00:00:00", "2012-13-01 00:00:00", "2000-02-29 23:59:59",
+           "1900-02-29 00:00:00", "2012-08-09 24:00:00", "2012-08-09 18:00:20.", "garbage", "２０１２-08-09 18:00:20",
+           "2012-08-09 18:00:20\u2028", "2012-8-9 18:00:20", "9999-12-31 23:59:59.9"]
+  coordinates = ["", "12.5", "-90", "90.0001", "+.5", "1e2", "1e999", "nan", "inf", " 12", "1_0", "abc", "-180",
+                 "180.5", "0", "-0.0", "5."]
+  hashes = [f"{rng.getrandbits(128):032x}" for _ in range(rows // 2)]
+  buffer = io.StringIO()
+  writer = csv.writer(buffer)
+  writer.writerow(metadata.EXPECTED_HEADER)
+  for number in range(rows):
+    choice = rng.random()
+    if choice < 0.05:
+      image_hash = rng.choice(["not-hex", "f" * 40, " " + hashes[0].upper() + " ", "00" + hashes[1], "", "0"])
+    else:
+      image_hash = rng.choice(hashes)  # Repeats: first row wins.
+    writer.writerow([number, rng.choice(["NA", "é\nx", 'q"uote', "", "user, name", "山田"]),
+                     rng.choice(dates), "CC BY", image_hash, rng.choice(coordinates), rng.choice(coordinates)])
+  return buffer.getvalue().encode("utf-8")
+
+
+def test_the_columnar_build_gives_the_row_by_row_lookup():
+  data = _awkward_csv()
+  fast, fast_stats = metadata_lookup.build(io.BytesIO(data), "pass_metadata.csv")
+  slow, slow_stats = metadata_lookup.build_by_rows(io.BytesIO(data), "pass_metadata.csv")
+  assert fast_stats == slow_stats
+  assert fast_stats.duplicate_rows > 0 and fast_stats.unusable_hash_rows > 0
+  for name, array in slow._arrays.items():  # pylint: disable=protected-access
+    assert np.array_equal(fast._arrays[name], array, equal_nan=array.dtype.kind == "f"), name  # pylint: disable=protected-access
+    assert fast._arrays[name].dtype == array.dtype, name  # pylint: disable=protected-access
+
+
+def test_a_damaged_csv_is_named():
+  import pytest
+
+  from pass_tfds.errors import MetadataFormatError
+
+  with pytest.raises(MetadataFormatError, match="pass_metadata.csv: cannot be read"):
+    metadata_lookup.build(io.BytesIO((HEADER + "0,a,b\n").encode()), "pass_metadata.csv")
+  with pytest.raises(MetadataFormatError, match="pass_metadata.csv: cannot be read"):
+    metadata_lookup.build(io.BytesIO(HEADER.encode() + b"0,\xe9,,L,ab,,\n"), "pass_metadata.csv")
