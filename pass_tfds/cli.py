@@ -21,6 +21,8 @@ import threading
 import time
 from typing import Sequence
 
+from pass_tfds import beam_defaults
+
 _OUR_ERRORS = (
     "SourceError",
     "ArchiveError",
@@ -72,17 +74,8 @@ def beam_flags(extra: list[str], repo_dir: str | None) -> list[str]:
       (flag.split("=", 1)[1] for flag in flags if flag.startswith("--runner=")),
       flags[flags.index("--runner") + 1] if "--runner" in flags else None,
   )
-  if runner is None:
-    flags.append("--runner=DirectRunner")
-    runner = "DirectRunner"
-  if runner in ("DirectRunner", "direct"):
-    if "--direct_running_mode" not in names:
-      flags.append("--direct_running_mode=multi_processing")
-    if "--direct_num_workers" not in names:
-      flags.append(f"--direct_num_workers={len(os.sched_getaffinity(0)) or 1}")
-    if "--default_sdk_harness_log_level" not in names:  # Progress lines, not Beam's chatter.
-      flags.append("--default_sdk_harness_log_level=WARNING")
-      flags.append('--sdk_harness_log_level_overrides={"pass_tfds":"INFO"}')
+  if runner is None or beam_defaults.is_local(runner):
+    flags = beam_defaults.with_local_flags(flags)
   elif "Dataflow" in runner and not names.intersection(_PACKAGE_FLAGS):
     pyproject = os.path.join(repo_dir or "", "pyproject.toml")
     if repo_dir and os.path.exists(pyproject):

@@ -12,7 +12,7 @@ from etils import epath
 import tensorflow_datasets as tfds
 from tensorflow_datasets.core import split_builder as split_builder_lib
 
-from pass_tfds import images, sources, transforms
+from pass_tfds import beam_defaults, images, sources, transforms
 from pass_tfds.features import features_dict
 
 _HOMEPAGE = "https://www.robots.ox.ac.uk/~vgg/data/pass/"
@@ -154,7 +154,9 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
         features=self.info.features,
         dataset_size=self.info.dataset_size,
         max_examples_per_split=download_config.max_examples_per_split,
-        beam_options=download_config.beam_options,
+        # Hook (beam_defaults): no runner named -> beam_runner.py's local defaults.
+        beam_options=beam_defaults.with_local_options(
+            download_config.beam_options, download_config.beam_runner),
         beam_runner=download_config.beam_runner,
         shard_config=self._shard_config,
         example_writer=self._example_writer(),
