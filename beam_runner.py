@@ -9,7 +9,9 @@ Dataflow: python beam_runner.py --data_dir gs://B/tfds --manual_dir gs://B/pass 
 import os
 import sys
 
-from pass_tfds.cli import main
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow is imported.
+
+from pass_tfds.cli import main  # noqa: E402
 
 if __name__ == "__main__":
   sys.exit(main(sys.argv[1:], repo_dir=os.path.dirname(os.path.abspath(__file__))))

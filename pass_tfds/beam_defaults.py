@@ -33,6 +33,8 @@ def local_defaults(named: set[str], runner: str | None) -> dict[str, Any]:
       "direct_num_workers": cpus.available_cpus(),
       "default_sdk_harness_log_level": "WARNING",
   }
+  if "direct_running_mode" in named:
+    wanted.pop("direct_num_workers")  # The user picked a mode; Beam's worker default fits it.
   defaults.update((name, value) for name, value in wanted.items() if name not in named)
   if "default_sdk_harness_log_level" not in named:
     defaults["sdk_harness_log_level_overrides"] = {"pass_tfds": "INFO"}

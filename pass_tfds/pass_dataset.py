@@ -12,7 +12,7 @@ from etils import epath
 import tensorflow_datasets as tfds
 from tensorflow_datasets.core import split_builder as split_builder_lib
 
-from pass_tfds import beam_defaults, images, sources, transforms
+from pass_tfds import beam_defaults, build_lock, images, source_checks, sources, transforms
 from pass_tfds.features import features_dict
 
 _HOMEPAGE = "https://www.robots.ox.ac.uk/~vgg/data/pass/"
@@ -101,7 +101,15 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
             f"{self.data_dir} holds a build from {', '.join(built)}, not from"
             f" {', '.join(self._archive_names)}. Use another --data_dir, or delete that folder."
         )
-    return super().download_and_prepare(*args, download_config=download_config, **kwargs)
+    # Hooks: sources checked before any folder exists (source_checks); one build per folder
+    # (build_lock).
+    built = (epath.Path(self.data_dir) / "dataset_info.json").exists()
+    if self._explicit_manual_dir and (overwrite or not built):
+      names = self._archive_names + (sources.METADATA_NAME,)
+      source_checks.check_manual_sources(
+          os.fspath(self._explicit_manual_dir), names, self._manual_checksums_path, self._verify)
+    with build_lock.held(os.fspath(self.data_dir)):
+      return super().download_and_prepare(*args, download_config=download_config, **kwargs)
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     names = self._archive_names + (sources.METADATA_NAME,)

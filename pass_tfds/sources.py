@@ -132,8 +132,8 @@ def check_manual_files(
     raise SourceError(
         "The manual dir does not hold the PASS files this build needs:\n  - "
         + "\n  - ".join(problems)
-        + "\n(For a custom or generated corpus, pass its own checksums file with --checksums,"
-        " or --verify none.)"
+        + "\n(For a custom or generated corpus, pass its own checksums file: beam_runner.py"
+        f" --checksums FILE (or --verify none); tfds build: set {CHECKSUMS_ENV}=FILE.)"
     )
   return paths
 
