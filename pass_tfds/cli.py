@@ -17,6 +17,7 @@ import os
 import posixpath
 import re
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -281,6 +282,19 @@ def _build(args: argparse.Namespace, extra: list[str], repo_dir: str | None,
   return 0
 
 
+def _mute_on_ctrl_c(console: Console) -> None:
+  """On Ctrl-C, Beam's workers print tracebacks at once: mute them, then stop as usual."""
+
+  def interrupted(signum, frame):
+    console.mute()
+    raise KeyboardInterrupt
+
+  try:
+    signal.signal(signal.SIGINT, interrupted)
+  except ValueError:  # Not the main thread: keep Python's handler.
+    pass
+
+
 def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
   """Runs a build; every failure ends as one `error:` line on stderr (exit 2, 130 or 1)."""
   argv = list(sys.argv[1:] if argv is None else argv)
@@ -288,6 +302,7 @@ def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
   console = Console(verbose="--verbose" in argv)
   context: dict[str, Any] = {}
   with console:
+    _mute_on_ctrl_c(console)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for noisy in ("apache_beam", "absl", "tensorflow"):
       logging.getLogger(noisy).setLevel(logging.WARNING)

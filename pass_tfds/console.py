@@ -2,7 +2,8 @@
 
 Beam's workers and TensorFlow write to file descriptor 2 from other processes
 and from C++, so the filter sits on the descriptor itself: a pipe, read by a
-thread. On the default path the terminal does not get tracebacks, known noise
+thread. On the default path the terminal does not get tracebacks (nor any
+indented line: on stderr those are tracebacks' bodies), known noise
 (Beam workers' start-up warnings, TensorFlow's `cuInit` line), or anything
 after a failure was recognised; the log file gets every byte. `--verbose`
 shows everything.
@@ -28,6 +29,7 @@ NOISE = re.compile(
     r"|To enable the following instructions"
     r"|absl::InitializeLog\(\) is called"
     r"|Could not find cuda drivers"
+    r"|apitools not found, and bigquery client libraries"
     r"|\[while running '"  # Beam's log line for a failed step: the error line says it better.
 )
 _TRACEBACK = "Traceback (most recent call last):"
@@ -57,9 +59,10 @@ class LineFilter:
     if _TRACEBACK in stripped or stripped.startswith(_CHAINS):
       self._in_traceback = True
       return False
-    if self._in_traceback:
-      if stripped[:1].isspace() or not stripped:
-        return False
+    if stripped[:1].isspace():  # A traceback's body (also one interleaved with another's).
+      self._in_traceback = True
+      return False
+    if self._in_traceback or stripped == "KeyboardInterrupt":
       self._in_traceback = False  # The exception's own line ends the traceback.
       return False
     return True
