@@ -191,15 +191,18 @@ def human_bytes(count: float) -> str:
 
 def disk_full_message(data_dir: str, needed: int, path: str | None) -> str:
   where = path or data_dir
-  free = ""
+  disk = ""
   if not source_checks.is_remote(data_dir):
+    probe = os.path.abspath(data_dir)
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+      probe = os.path.dirname(probe)
     try:
-      free = f" ({human_bytes(shutil.disk_usage(data_dir).free)} free there now)"
+      disk = f" (a disk of {human_bytes(shutil.disk_usage(probe).total)} in all)"
     except OSError:
       pass
   need = f" This build needs about {human_bytes(needed)} (the size of its sources)." if needed else ""
   return (
-      f"the disk is full: no space left writing {where}{free}.{need} Free space there or"
+      f"the disk is full: no space left writing {where}{disk}.{need} Free space there or"
       " choose another --data_dir, then run the same command again."
   )
 
@@ -303,7 +306,9 @@ def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
   context: dict[str, Any] = {}
   with console:
     _mute_on_ctrl_c(console)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # force: a library may have configured logging while being imported.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                        force=True)
     for noisy in ("apache_beam", "absl", "tensorflow"):
       logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
@@ -317,7 +322,7 @@ def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
       disk_full = context.get("disk_full") or (lambda path: disk_full_message(".", 0, path))
       failure = failures.describe(error, disk_full)
       line = f"error: {failure.message}"
-      if "started" in context or not failure.expected:
+      if not failure.plain and ("started" in context or not failure.expected):
         line += f" (full log: {console.log_path})"
       console.say(line)
       return failure.exit_code

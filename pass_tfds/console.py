@@ -30,6 +30,7 @@ NOISE = re.compile(
     r"|absl::InitializeLog\(\) is called"
     r"|Could not find cuda drivers"
     r"|apitools not found, and bigquery client libraries"
+    r"|Logging handler created\."
     r"|\[while running '"  # Beam's log line for a failed step: the error line says it better.
 )
 _TRACEBACK = "Traceback (most recent call last):"
@@ -124,6 +125,11 @@ class Console:
 
   def __exit__(self, *exc) -> None:
     sys.stderr.flush()
+    if self._filter.muted:
+      # After a failure Beam's threads and workers still print while they wind down, until
+      # the process ends: stderr stays routed to the log, and the terminal keeps only the
+      # error line.
+      return
     os.dup2(self._terminal, 2)  # Closes our pipe end; the thread ends once workers close theirs.
     if self._thread is not None:
       self._thread.join(timeout=2.0)

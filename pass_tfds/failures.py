@@ -13,7 +13,7 @@ import errno
 import re
 from typing import Callable
 
-from pass_tfds.errors import PassTfdsError
+from pass_tfds.errors import BuildLockedError, PassTfdsError, UsageError
 
 INTERRUPTED = 130
 USAGE = 2
@@ -25,7 +25,8 @@ _ENOSPC_TEXT = "[Errno 28] No space left on device"
 class Failure:
   message: str
   exit_code: int
-  expected: bool  # A failure the message fully explains (no need to read the log).
+  expected: bool  # Recognised: the message says what happened.
+  plain: bool = False  # About the command itself (flags, another build): no log to read.
 
 
 def _chain(error: BaseException):
@@ -64,7 +65,7 @@ def describe(error: BaseException, disk_full: Callable[[str | None], str]) -> Fa
     if isinstance(seen, KeyboardInterrupt):
       return Failure("interrupted; run the same command to resume.", INTERRUPTED, True)
     if isinstance(seen, PassTfdsError):
-      return Failure(str(seen), USAGE, True)
+      return Failure(str(seen), USAGE, True, isinstance(seen, (UsageError, BuildLockedError)))
     if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
       return Failure(disk_full(seen.filename), USAGE, True)
   parsed = _from_beam_text("\n".join(str(seen) for seen in _chain(error)))
