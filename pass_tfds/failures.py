@@ -50,7 +50,7 @@ def _from_beam_text(text: str) -> tuple[str, str] | None:
   found = [(text.rfind(f"{name}: "), name) for name in names]
   start, name = max(found)
   if start != -1:
-    message = text[start + len(name) + 2:].split(" [while running", 1)[0]
+    message = text[start:].split(" [while running", 1)[0]
     return "ours", message.strip().split("\n\n", 1)[0].strip()
   if _ENOSPC_TEXT in text:
     return "enospc", ""
@@ -64,8 +64,10 @@ def describe(error: BaseException, disk_full: Callable[[str | None], str]) -> Fa
   for seen in _chain(error):
     if isinstance(seen, KeyboardInterrupt):
       return Failure("interrupted; run the same command to resume.", INTERRUPTED, True)
-    if isinstance(seen, PassTfdsError):
-      return Failure(str(seen), USAGE, True, isinstance(seen, (UsageError, BuildLockedError)))
+    if isinstance(seen, (UsageError, BuildLockedError)):
+      return Failure(str(seen), USAGE, True, plain=True)
+    if isinstance(seen, PassTfdsError):  # About the data: its kind leads the line.
+      return Failure(f"{type(seen).__name__}: {seen}", USAGE, True)
     if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
       return Failure(disk_full(seen.filename), USAGE, True)
   parsed = _from_beam_text("\n".join(str(seen) for seen in _chain(error)))

@@ -181,14 +181,16 @@ def test_failures_are_recognised_by_type_then_by_beam_text():
   def disk_full(path):
     return f"disk full at {path}"
 
-  assert failures.describe(StrictModeError("bad member"), disk_full).message == "bad member"
+  assert failures.describe(StrictModeError("bad member"), disk_full).message == (
+      "StrictModeError: bad member")
   wrapped = RuntimeError("boom")
   wrapped.__cause__ = OSError(28, "No space left on device", "/data/x")
   assert failures.describe(wrapped, disk_full).message == "disk full at /data/x"
   beam = RuntimeError(
       "Pipeline failed\nTraceback ...\npass_tfds.errors.StrictModeError: --strict: PASS.6.tar:"
       " member skipped [while running 'WriteTrain/WriteShard']")
-  assert failures.describe(beam, disk_full).message == "--strict: PASS.6.tar: member skipped"
+  assert failures.describe(beam, disk_full).message == (
+      "StrictModeError: --strict: PASS.6.tar: member skipped")
   assert failures.describe(KeyboardInterrupt(), disk_full).exit_code == 130
   other = failures.describe(ValueError("odd\nmore"), disk_full)
   assert other.exit_code == 1 and other.message == "the build failed: ValueError: odd"
