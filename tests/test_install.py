@@ -46,7 +46,7 @@ def fresh_env(tmp_path_factory):
   venv = work / "venv"
   run([sys.executable, "-m", "venv", venv], work)
   bin_dir = venv / "bin"
-  run([bin_dir / "python", "-m", "pip", "install", "--quiet", wheel], work, INSTALL_TIMEOUT)
+  run([bin_dir / "python", "-m", "pip", "install", "--quiet", "--no-compile", wheel], work, INSTALL_TIMEOUT)
   shutil.copy(os.path.join(REPO, "beam_runner.py"), work / "beam_runner.py")
   return bin_dir / "python", bin_dir, wheel, work
 
@@ -71,7 +71,8 @@ def test_build_and_load_without_extras(fresh_env):
 
 def test_jax_extra_runs_the_grain_example(fresh_env):
   python, _, wheel, work = fresh_env
-  run([python, "-m", "pip", "install", "--quiet", f"pass_tfds[jax] @ {wheel.as_uri()}"], work,
+  run([python, "-m", "pip", "install", "--quiet", "--no-compile",
+       f"pass_tfds[jax] @ {wheel.as_uri()}"], work,
       INSTALL_TIMEOUT)
   if not (work / "sample").exists():
     run([python, "-m", "pass_tfds.sample", "--out", "sample", "--num_images", NUM_IMAGES,
