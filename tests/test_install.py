@@ -46,7 +46,8 @@ def fresh_env(tmp_path_factory):
   venv = work / "venv"
   run([sys.executable, "-m", "venv", venv], work)
   bin_dir = venv / "bin"
-  run([bin_dir / "python", "-m", "pip", "install", "--quiet", "--no-compile", wheel], work, INSTALL_TIMEOUT)
+  run([bin_dir / "python", "-m", "pip", "install", "--quiet", "--no-compile", wheel], work,
+      INSTALL_TIMEOUT)
   shutil.copy(os.path.join(REPO, "beam_runner.py"), work / "beam_runner.py")
   return bin_dir / "python", bin_dir, wheel, work
 
