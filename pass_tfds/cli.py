@@ -97,8 +97,8 @@ def beam_flags(extra: list[str], repo_dir: str | None) -> list[str]:
     if repo_dir and os.path.exists(pyproject):
       flags.append(f"--setup_file={pyproject}")
     else:
-      raise SystemExit(
-          "error: Dataflow workers need this package: pass --extra_package"
+      raise UsageError(
+          "Dataflow workers need this package: pass --extra_package"
           " dist/pass_tfds-3.0.0-py3-none-any.whl (build it with `python -m build`), or run"
           " beam_runner.py from a checkout of the repository."
       )
