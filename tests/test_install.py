@@ -1,7 +1,8 @@
 """The package installed as users install it: the wheel, no extras, a fresh virtual env.
 
-Builds the wheel, installs it into a new `python -m venv` (pip's cache makes a
-second run quick: about 2.5 minutes the first time), generates a small sample
+Builds the wheel, installs it into a new `python -m venv` (about 5.5 minutes in all
+with pip's cache warm, 1.5 of them installing; a cold cache adds a few minutes of
+downloads), generates a small sample
 with `pass-tfds-sample`, builds it with `beam_runner.py` and reads it with
 `tfds.load`. Then installs the `jax` extra there and runs `examples/jax_grain.py`
 on a small ArrayRecord build. The checkout is never on the fresh env's path.
