@@ -15,26 +15,30 @@ import json
 import logging
 import os
 import posixpath
+import shutil
+import signal
 import sys
 import time
-from typing import Sequence
+import traceback
+from typing import Any, Sequence
 
-from pass_tfds import plan
+from pass_tfds import beam_defaults, failures, flag_checks, plan, source_checks, sources
+from pass_tfds.console import Console
+from pass_tfds.errors import UsageError
 from pass_tfds.progress import Progress
-
-_OUR_ERRORS = (
-    "SourceError",
-    "ArchiveError",
-    "MetadataFormatError",
-    "StrictModeError",
-    "AccountingError",
-)
 _PACKAGE_FLAGS = ("--setup_file", "--requirements_file", "--extra_package", "--extra_packages",
                   "--sdk_container_image")
 
 
-def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
-  parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+  """Reports a bad flag as a `UsageError` (one `error:` line), not usage text."""
+
+  def error(self, message: str):
+    raise UsageError(message)
+
+
+def make_parser() -> argparse.ArgumentParser:
+  parser = _Parser(
       prog="beam_runner.py",
       description="Build the pass_dataset TFDS dataset with Apache Beam. Unknown flags are"
       " passed to Beam as pipeline options (e.g. --runner=DataflowRunner).",
@@ -60,7 +64,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
       help="How to check manual files before building: size (default, instant), sha256, none.",
   )
   parser.add_argument("--file_format", choices=("tfrecord", "array_record"), default="tfrecord")
-  parser.add_argument("--num_shards", type=int, help="Force the number of shards.")
+  parser.add_argument("--num_shards", type=flag_checks.positive_int,
+                      help="Force the number of shards (at least 1).")
   parser.add_argument("--overwrite", action="store_true", help="Delete an existing build first.")
   parser.add_argument(
       "--range_mb", type=float, default=plan.DEFAULT_RANGE_BYTES / (1 << 20),
@@ -71,7 +76,18 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
       "--allow_missing_metadata", action="store_true",
       help="Publish even when over 1%% of the images have no row in pass_metadata.csv.",
   )
-  return parser.parse_known_args(argv)
+  parser.add_argument("--verbose", action="store_true",
+                      help="Show everything on stderr, full tracebacks included.")
+  return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+  """Our flags, and the rest (Beam's), after checking that the rest are Beam's."""
+  parser = make_parser()
+  args, extra = parser.parse_known_args(argv)
+  ours = [option for action in parser._actions for option in action.option_strings]
+  flag_checks.check_unknown_flags(extra, [flag for flag in ours if flag.startswith("--")])
+  return args, extra
 
 
 def beam_flags(extra: list[str], repo_dir: str | None) -> list[str]:
@@ -82,45 +98,21 @@ def beam_flags(extra: list[str], repo_dir: str | None) -> list[str]:
       (flag.split("=", 1)[1] for flag in flags if flag.startswith("--runner=")),
       flags[flags.index("--runner") + 1] if "--runner" in flags else None,
   )
-  if runner is None:
-    flags.append("--runner=DirectRunner")
-    runner = "DirectRunner"
-  if runner in ("DirectRunner", "direct"):
-    if "--direct_running_mode" not in names:
-      flags.append("--direct_running_mode=multi_processing")
-    if "--direct_num_workers" not in names:
-      flags.append(f"--direct_num_workers={len(os.sched_getaffinity(0)) or 1}")
-    if "--default_sdk_harness_log_level" not in names:  # Progress lines, not Beam's chatter.
-      flags.append("--default_sdk_harness_log_level=WARNING")
-      flags.append('--sdk_harness_log_level_overrides={"pass_tfds":"INFO"}')
+  if runner is None or beam_defaults.is_local(runner):
+    flags = beam_defaults.with_local_flags(flags)
   elif "Dataflow" in runner and not names.intersection(_PACKAGE_FLAGS):
     pyproject = os.path.join(repo_dir or "", "pyproject.toml")
     if repo_dir and os.path.exists(pyproject):
       flags.append(f"--setup_file={pyproject}")
     else:
-      raise SystemExit(
-          "error: Dataflow workers need this package: pass --extra_package"
+      raise UsageError(
+          "Dataflow workers need this package: pass --extra_package"
           " dist/pass_tfds-3.0.0-py3-none-any.whl (build it with `python -m build`), or run"
           " beam_runner.py from a checkout of the repository."
       )
   return flags
 
 
-def explain(error: BaseException) -> str | None:
-  """Our own error message, also when Beam re-raised it wrapped in its own."""
-  seen = error
-  while seen is not None:
-    if type(seen).__name__ in _OUR_ERRORS:
-      return f"{type(seen).__name__}: {seen}"
-    seen = seen.__cause__ or seen.__context__
-  text = str(error)
-  for name in _OUR_ERRORS:
-    marker = f"{name}: "
-    if marker in text:
-      start = text.rindex(marker)
-      message = text[start:].split(" [while running", 1)[0]
-      return message.strip()
-  return None
 
 
 def summarize(report: dict, seconds: float, data_path: str) -> str:
@@ -147,34 +139,99 @@ def summarize(report: dict, seconds: float, data_path: str) -> str:
   return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
-  args, extra = parse_args(argv)
+def sources_size(manual_dir: str | None, names: Sequence[str], checksums_path: str | None) -> int:
+  """Bytes of the build's source files: on disk in the manual dir, else as published."""
+  from apache_beam.io.filesystems import FileSystems
+
+  if manual_dir:
+    paths = [posixpath.join(manual_dir, name) for name in names]
+    found = [m for path in paths if FileSystems.exists(path)
+             for m in FileSystems.match([path])[0].metadata_list]
+    return sum(m.size_in_bytes for m in found)
+  try:
+    checksums = sources.read_checksums(checksums_path or sources.default_checksums_path())
+  except Exception:  # pylint: disable=broad-except  (the size is a hint only)
+    return 0
+  return sum(checksums[name].size for name in names if name in checksums)
+
+
+def human_bytes(count: float) -> str:
+  for unit in ("bytes", "KB", "MB", "GB"):
+    if count < 1000:
+      return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+    count /= 1000
+  return f"{count:,.1f} TB"
+
+
+def disk_full_message(data_dir: str, needed: int, path: str | None) -> str:
+  where = path or data_dir
+  disk = ""
+  if not source_checks.is_remote(data_dir):
+    probe = os.path.abspath(data_dir)
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+      probe = os.path.dirname(probe)
+    try:
+      disk = f" (a disk of {human_bytes(shutil.disk_usage(probe).total)} in all)"
+    except OSError:
+      pass
+  need = f" This build needs about {human_bytes(needed)} (the size of its sources)." if needed else ""
+  return (
+      f"the disk is full: no space left writing {where}{disk}.{need} Free space there or"
+      " choose another --data_dir, then run the same command again."
+  )
+
+
+def _already_built(builder, archives: tuple[str, ...]) -> bool:
+  """A finished build of the same archives is there (TFDS will reuse it)."""
+  if not (builder.data_path / "dataset_info.json").exists():
+    return False
+  return tuple(builder.info.metadata.get("archives", ())) == archives
+
+
+def _build(args: argparse.Namespace, extra: list[str], repo_dir: str | None,
+           context: dict[str, Any]) -> int:
+  archives = flag_checks.check_archives(args.archives)
+  flag_checks.check_local_dir("--data_dir", args.data_dir)
+  if args.manual_dir:
+    source_checks.check_manual_dir(args.manual_dir)
   flags = beam_flags(extra, repo_dir)
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-  for noisy in ("apache_beam", "absl", "tensorflow"):
-    logging.getLogger(noisy).setLevel(logging.WARNING)
 
-  from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
-  import tensorflow_datasets as tfds
-
-  import pass_tfds  # noqa: F401  (registers pass_dataset)
-  from pass_tfds.pass_dataset import PipelineDidNotRunError
+  from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
   options = PipelineOptions(flags)
   dry_run = bool(options.view_as(TestOptions).dry_run)
+  runner = options.view_as(StandardOptions).runner
+  flag_checks.check_remote_runner(runner, args.data_dir, args.manual_dir, dry_run)
+
+  import tensorflow_datasets as tfds
+
+  import pass_tfds  # noqa: F401  (registers pass_dataset)
+  from pass_tfds.pass_dataset import PassDataset, PipelineDidNotRunError
+
+  flag_checks.check_config(args.config, [config.name for config in PassDataset.BUILDER_CONFIGS])
   builder = tfds.builder(
       "pass_dataset",
       config=args.config,
       data_dir=args.data_dir,
       file_format=args.file_format,
-      archives=args.archives.split(",") if args.archives else None,
+      archives=archives,
       strict=args.strict,
       checksums_path=args.checksums,
       verify=args.verify,
       range_bytes=int(args.range_mb * (1 << 20)),
       allow_missing_metadata=args.allow_missing_metadata,
   )
+  data_path = os.fspath(builder.data_path)
+  names = sources.select_archives(archives) + (sources.METADATA_NAME,)
+  if not args.overwrite and _already_built(builder, names[:-1]):
+    print(f"pass_dataset/{args.config} is already built in {data_path}: reused as it is,"
+          " nothing was built. To build it again, add --overwrite.", flush=True)
+    return 0
+  if args.manual_dir:
+    source_checks.check_manual_sources(
+        args.manual_dir, names, args.checksums or sources.default_checksums_path(), args.verify)
+  context["disk_full"] = lambda path: disk_full_message(
+      args.data_dir, sources_size(args.manual_dir, names, args.checksums), path)
   download_config = tfds.download.DownloadConfig(
       manual_dir=args.manual_dir,
       beam_options=options,
@@ -186,6 +243,7 @@ def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
   )
   print(f"Building pass_dataset/{args.config} with Beam flags: {' '.join(flags)}", flush=True)
   started = time.time()
+  context["started"] = started
   progress = Progress(builder.work_dir())
   progress.start()
   try:
@@ -195,15 +253,54 @@ def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
       print("Dry run: the pipeline was translated into a job; nothing was submitted or written.")
       return 0
     raise
-  except Exception as error:  # pylint: disable=broad-except
-    message = explain(error)
-    if message is None:
-      raise
-    print(f"error: {message}", file=sys.stderr)
-    return 2
   finally:
     progress.stop()
   seconds = time.time() - started
   report = json.loads((builder.data_path / "build_report.json").read_text())
-  print(summarize(report, seconds, os.fspath(builder.data_path)), flush=True)
+  print(summarize(report, seconds, data_path), flush=True)
   return 0
+
+
+def _mute_on_ctrl_c(console: Console) -> None:
+  """On Ctrl-C, Beam's workers print tracebacks at once: mute them, then stop as usual."""
+
+  def interrupted(signum, frame):
+    console.mute()
+    raise KeyboardInterrupt
+
+  try:
+    signal.signal(signal.SIGINT, interrupted)
+  except ValueError:  # Not the main thread: keep Python's handler.
+    pass
+
+
+def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
+  """Runs a build; every failure ends as one `error:` line on stderr (exit 2, 130 or 1)."""
+  argv = list(sys.argv[1:] if argv is None else argv)
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  console = Console(verbose="--verbose" in argv)
+  context: dict[str, Any] = {}
+  with console:
+    _mute_on_ctrl_c(console)
+    # force: a library may have configured logging while being imported.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                        force=True)
+    for noisy in ("apache_beam", "absl", "tensorflow"):
+      logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+      args, extra = parse_args(argv)
+      status = _build(args, extra, repo_dir, context)
+    except SystemExit:
+      raise
+    except BaseException as error:  # pylint: disable=broad-except  (KeyboardInterrupt too)
+      console.mute()
+      console.log("".join(traceback.format_exception(error)))
+      disk_full = context.get("disk_full") or (lambda path: disk_full_message(".", 0, path))
+      failure = failures.describe(error, disk_full)
+      line = f"error: {failure.message}"
+      if not failure.plain and ("started" in context or not failure.expected):
+        line += f" (full log: {console.log_path})"
+      console.say(line)
+      return failure.exit_code
+  console.discard()
+  return status

@@ -15,6 +15,7 @@ import time
 from typing import Sequence
 
 from pass_tfds import cli, testing
+from pass_tfds.console import Console
 
 
 def _load_summary(data_dir: str) -> tuple[int, list[dict]]:
@@ -53,7 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
   if status:
     return status
 
-  count, examples = _load_summary(data_dir)
+  with Console(name="demo") as console:  # TensorFlow's first op prints its cuInit line.
+    count, examples = _load_summary(data_dir)
+  console.discard()
   print(f"3/4 tfds.load('pass_dataset', data_dir={data_dir!r}) reads {count:,} examples; the first:")
   for card in examples:
     gps = (
@@ -68,7 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
   from pass_tfds import report
 
-  written = report.write_report(data_dir, pictures)
+  with Console(name="demo") as console:
+    written = report.write_report(data_dir, pictures)
+  console.discard()
   print("4/4 Pictures of the data:")
   for name, path in written.paths.items():
     print(f"    {name:12s} {path}")

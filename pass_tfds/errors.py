@@ -34,3 +34,7 @@ class AccountingError(PassTfdsError):
 
 class UsageError(PassTfdsError):
   """A flag or argument is not usable as given."""
+
+
+class BuildLockedError(PassTfdsError):
+  """Another live build holds the build folder."""

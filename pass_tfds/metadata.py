@@ -14,6 +14,8 @@ import io
 import math
 import re
 from typing import IO, Iterator, NamedTuple, Sequence
+
+from pass_tfds import zenodo
 from pass_tfds.errors import MetadataFormatError
 
 EXPECTED_HEADER = ("", "unickname", "datetaken", "licensename", "hash", "latitude", "longitude")
@@ -105,7 +107,7 @@ def check_header(header: list[str], source: str) -> None:
     raise MetadataFormatError(
         f"{source}: unexpected CSV header {header!r}; PASS's pass_metadata.csv starts with"
         f" {','.join(EXPECTED_HEADER)!r}. Re-download pass_metadata.csv from"
-        " https://zenodo.org/record/6615455."
+        f" {zenodo.RECORD_URL}."
     )
 
 
@@ -117,14 +119,14 @@ def read_header(stream: IO[bytes], source: str) -> None:
   line = stream.readline()
   if not line:
     raise MetadataFormatError(
-        f"{source} is empty. Re-download pass_metadata.csv from https://zenodo.org/record/6615455."
+        f"{source} is empty. Re-download pass_metadata.csv from {zenodo.RECORD_URL}."
     )
   try:
     header = next(csv.reader([line.decode("utf-8")]))
   except (csv.Error, UnicodeDecodeError, StopIteration) as error:
     raise MetadataFormatError(
         f"{source}: the header line cannot be read as UTF-8 CSV ({error}). Re-download"
-        " pass_metadata.csv from https://zenodo.org/record/6615455."
+        f" pass_metadata.csv from {zenodo.RECORD_URL}."
     ) from error
   check_header(header, source)
 
@@ -140,7 +142,7 @@ def iter_values(stream: IO[bytes], source: str) -> Iterator[tuple[int, list[str]
     header = next(reader)
   except StopIteration:
     raise MetadataFormatError(
-        f"{source} is empty. Re-download pass_metadata.csv from https://zenodo.org/record/6615455."
+        f"{source} is empty. Re-download pass_metadata.csv from {zenodo.RECORD_URL}."
     ) from None
   check_header(header, source)
   width = len(EXPECTED_HEADER)
@@ -150,13 +152,13 @@ def iter_values(stream: IO[bytes], source: str) -> Iterator[tuple[int, list[str]
         raise MetadataFormatError(
             f"{source}: data row {number} has {len(values)} fields instead of {width}"
             f" ({values!r}). The file is damaged: re-download pass_metadata.csv from"
-            " https://zenodo.org/record/6615455."
+            f" {zenodo.RECORD_URL}."
         )
       yield number, values
   except (csv.Error, UnicodeDecodeError) as error:
     raise MetadataFormatError(
         f"{source}: cannot be read as UTF-8 CSV ({error}). Re-download pass_metadata.csv from"
-        " https://zenodo.org/record/6615455."
+        f" {zenodo.RECORD_URL}."
     ) from error
 
 

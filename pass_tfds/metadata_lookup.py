@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from pass_tfds import image_keys, metadata
+from pass_tfds import image_keys, metadata, zenodo
 from pass_tfds.errors import MetadataFormatError
 
 _EXAMPLES = 5
@@ -252,7 +252,7 @@ def _read_table(stream: IO[bytes], source: str) -> pa.Table:
   except (pa.ArrowInvalid, UnicodeDecodeError) as error:
     raise MetadataFormatError(
         f"{source}: cannot be read as PASS's UTF-8 CSV of 7 columns ({str(error).splitlines()[0]})."
-        " The file is damaged: re-download pass_metadata.csv from https://zenodo.org/record/6615455."
+        f" The file is damaged: re-download pass_metadata.csv from {zenodo.RECORD_URL}."
     ) from error
   return table.combine_chunks()
 

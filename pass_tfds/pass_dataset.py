@@ -11,7 +11,8 @@ from typing import Sequence
 from etils import epath
 import tensorflow_datasets as tfds
 
-from pass_tfds import pieces, plan, progress, shard_files, sources, tfds_internals, transforms
+from pass_tfds import beam_defaults, build_lock, pieces, plan, progress, shard_files, source_checks
+from pass_tfds import sources, tfds_internals, transforms
 from pass_tfds.errors import SourceError, UsageError
 from pass_tfds.features import features_dict
 
@@ -117,10 +118,19 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
             f"{self.data_dir} holds a build from {', '.join(built)}, not from"
             f" {', '.join(self._archive_names)}. Use another --data_dir, or delete that folder."
         )
-    for stale in shard_files.matching_folders(tfds_internals.building_dir_pattern(os.fspath(self.data_dir))):
-      shard_files.delete_tree(stale)  # A killed run's folder; its finished pieces are in work_dir().
-    result = super().download_and_prepare(*args, download_config=download_config, **kwargs)
-    shard_files.delete_tree(self.work_dir())
+    manual_dir = download_config.manual_dir if download_config else None
+    built = (epath.Path(self.data_dir) / "dataset_info.json").exists()
+    if manual_dir and (overwrite or not built):  # Before TFDS creates any folder.
+      source_checks.check_manual_sources(
+          os.fspath(manual_dir), self._archive_names + (sources.METADATA_NAME,),
+          self._manual_checksums_path, self._verify)
+    with build_lock.held(os.fspath(self.data_dir)):  # One build per folder.
+      # Held by us, so the folder TFDS was building in is a killed run's; its
+      # finished pieces wait in work_dir().
+      for stale in shard_files.matching_folders(tfds_internals.building_dir_pattern(os.fspath(self.data_dir))):
+        shard_files.delete_tree(stale)
+      result = super().download_and_prepare(*args, download_config=download_config, **kwargs)
+      shard_files.delete_tree(self.work_dir())
     return result
 
   def as_data_source(self, *args, **kwargs):
@@ -195,7 +205,9 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
         report_extra={"config": self.builder_config.name, "file_format": settings.file_format},
     )
     progress.write_plan(settings.work_dir, piece_list)
-    with tfds_internals.beam_pipeline(self, download_config) as pipeline:
+    # No runner named (`tfds build`, a library call): beam_runner.py's local defaults.
+    beam_options = beam_defaults.with_local_options(download_config.beam_options, download_config.beam_runner)
+    with tfds_internals.beam_pipeline(self, download_config, beam_options) as pipeline:
       _ = pipeline | "BuildTrain" >> transforms.BuildPassShards(paths[sources.METADATA_NAME], config)
     split_info = shard_files.read_json(outputs.split_info_path)
     if split_info is None:

@@ -17,10 +17,10 @@ from typing import Iterable, Sequence
 from apache_beam.io.filesystems import FileSystems
 import tensorflow_datasets as tfds
 
-from pass_tfds import archives, metadata
+from pass_tfds import archives, metadata, zenodo
 from pass_tfds.errors import SourceError
 
-RECORD_URL = "https://zenodo.org/record/6615455"
+RECORD_URL = zenodo.RECORD_URL  # For the builder's instructions and the test corpora.
 ARCHIVE_NAMES = tuple(f"PASS.{i}.tar" for i in range(10))
 METADATA_NAME = "pass_metadata.csv"
 ALL_NAMES = ARCHIVE_NAMES + (METADATA_NAME,)
@@ -47,7 +47,7 @@ def default_checksums_path() -> str:
 
 
 def url_for(name: str) -> str:
-  return f"{RECORD_URL}/files/{name}"
+  return zenodo.file_url(name)
 
 
 def read_checksums(path: str) -> dict[str, FileChecksum]:
@@ -139,8 +139,8 @@ def check_manual_files(
     raise SourceError(
         "The manual dir does not hold the PASS files this build needs:\n  - "
         + "\n  - ".join(problems)
-        + "\n(For a custom or generated corpus, pass its own checksums file with --checksums,"
-        " or --verify none.)"
+        + "\n(For a custom or generated corpus, pass its own checksums file: beam_runner.py"
+        f" --checksums FILE (or --verify none); tfds build: set {CHECKSUMS_ENV}=FILE.)"
     )
   return paths
 

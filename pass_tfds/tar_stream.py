@@ -12,8 +12,10 @@ fresh ranged GET.
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 from typing import IO, Iterator, NamedTuple
 
+from pass_tfds import zenodo
 from pass_tfds.errors import ArchiveError
 
 BLOCK = 512
@@ -65,6 +67,23 @@ class RangeSpan:
   stop: int | None = None
   end_of_archive: int | None = None
   zeros_from: int | None = None
+
+
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
+
+
+def compression_of(head: bytes) -> str | None:
+  """'gzip', 'bzip2', 'xz' or 'zstd' when a file starting with `head` is compressed so."""
+  return next((name for magic, name in _COMPRESSED.items() if head.startswith(magic)), None)
+
+
+def not_plain_tar_message(path: str, kind: str) -> str:
+  name = posixpath.basename(path)
+  how = f" (e.g. `mv {name} {name}.gz && gunzip {name}.gz`)" if kind == "gzip" else ""
+  return (
+      f"{path} is {kind}-compressed, but PASS archives are plain tar files: decompress it to"
+      f" {name}{how}, or download it again from {zenodo.file_url(name)}."
+  )
 
 
 def _octal(field: bytes) -> int:
@@ -212,6 +231,8 @@ class RangeReader:
         return None, offset
       # A tar starts with a header: at 0 a valid one needs no confirmation, so
       # damage to the second header is reported as such.
+      if offset == 0 and not header_is_valid(block) and compression_of(block):
+        raise ArchiveError(not_plain_tar_message(self._name, compression_of(block)))
       if (offset == 0 and header_is_valid(block)) or self._confirmed(offset):
         return offset, None
       offset += BLOCK

@@ -31,7 +31,7 @@ import google_crc32c
 import numpy as np
 
 from pass_tfds import accounting, archives, image_keys, images, metadata_lookup, reconcile, shard_files
-from pass_tfds import tar_stream
+from pass_tfds import tar_stream, zenodo
 from pass_tfds.errors import AccountingError, ArchiveError, MetadataFormatError
 from pass_tfds.pieces import SIDECAR_VERSION, PieceResult, PieceWriter, loser_names, without_losers
 from pass_tfds.plan import Piece
@@ -295,13 +295,13 @@ def _refuse_incomplete_data(counts: accounting.BuildCounts, config: FinalizeConf
     raise ArchiveError(
         f"No image could be written: {counts.members} members, skipped {dict(counts.skipped)},"
         f" for example {counts.skipped_examples}. Check that --manual_dir holds the PASS archives,"
-        " or re-download them from https://zenodo.org/record/6615455."
+        f" or re-download them from {zenodo.RECORD_URL}."
     )
   empty = [name for name in config.archive_names if counts.archive(name).members == 0]
   if empty:
     raise ArchiveError(
         f"{', '.join(empty)} {'holds' if len(empty) == 1 else 'hold'} no member: an empty archive."
-        " Re-download it from https://zenodo.org/record/6615455."
+        f" Re-download it from {zenodo.RECORD_URL}."
     )
   limit = config.settings.max_missing_metadata
   if limit is not None and counts.images_without_metadata > limit * counts.written:

@@ -1,0 +1,335 @@
+"""Every failure of the command line is one `error:` line naming the file or flag.
+
+Each case runs the real `beam_runner.py` (or `tfds build`) in a subprocess on a
+small generated sample and checks the exit code, that stderr holds at most a
+few lines and no traceback, and what the line names. Nothing is downloaded:
+proxies point at a closed port.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from pass_tfds import build_lock, cpus, sample, sources
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BEAM_RUNNER = os.path.join(REPO, "beam_runner.py")
+TFDS = os.path.join(os.path.dirname(sys.executable), "tfds")
+IN_MEMORY = "--direct_running_mode=in_memory"
+MAX_STDERR_LINES = 3
+
+
+def _env(**extra: str) -> dict[str, str]:
+  env = dict(os.environ, NO_GCE_CHECK="True")
+  env.pop(sources.CHECKSUMS_ENV, None)
+  env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # As a user runs it.
+  for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+    env[name] = "http://127.0.0.1:9"
+  for name in ("NO_PROXY", "no_proxy"):  # Beam's workers reach the runner over local gRPC.
+    env[name] = "localhost,127.0.0.1"
+  env.update(extra)
+  return env
+
+
+def cli(*args: str, manual_dir=None, checksums: bool = True, timeout: float = 300,
+        **env: str) -> subprocess.CompletedProcess:
+  command = [sys.executable, BEAM_RUNNER, *map(str, args)]
+  if manual_dir is not None:
+    command += ["--manual_dir", str(manual_dir)]
+    if checksums:
+      command += ["--checksums", os.path.join(str(manual_dir), sample.CHECKSUMS_FILE)]
+  return subprocess.run(command, capture_output=True, text=True, env=_env(**env), cwd=REPO,
+                        timeout=timeout, check=False)
+
+
+def error_line(result: subprocess.CompletedProcess, *names: str, code: int = 2) -> str:
+  """The one `error:` line; checks exit code, stderr size, and that it names `names`."""
+  lines = [line for line in result.stderr.splitlines() if line.strip()]
+  assert result.returncode == code, (result.returncode, result.stdout, result.stderr[-3000:])
+  assert "Traceback" not in result.stderr, result.stderr[-3000:]
+  assert 1 <= len(lines) <= MAX_STDERR_LINES, result.stderr[-3000:]
+  assert lines[-1].startswith("error: "), result.stderr
+  for name in names:
+    assert str(name) in lines[-1], (name, lines[-1])
+  return lines[-1]
+
+
+def assert_nothing_started(result, data_dir) -> None:
+  assert "Downloading and preparing" not in result.stdout, result.stdout
+  assert not os.path.exists(data_dir), os.listdir(data_dir)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> str:
+  out = str(tmp_path_factory.mktemp("corpus"))
+  sample.write_sample(out, 20, image_kb=4, csv_rows=300, processes=1)  # CSV > 8 KB.
+  return out
+
+
+def copy_corpus(corpus: str, tmp_path) -> str:
+  out = str(tmp_path / "corpus")
+  shutil.copytree(corpus, out)
+  return out
+
+
+def rewrite_checksum(manual_dir: str, name: str) -> None:
+  """Registers a changed file's size (sha256 is not checked with --verify size)."""
+  path = os.path.join(manual_dir, sample.CHECKSUMS_FILE)
+  rows = []
+  for row in open(path, encoding="utf-8").read().splitlines():
+    url, size, sha256, file_name = row.split("\t")
+    if file_name == name:
+      size = str(os.path.getsize(os.path.join(manual_dir, name)))
+    rows.append("\t".join((url, size, sha256, file_name)))
+  with open(path, "w", encoding="utf-8") as f:
+    f.write("\n".join(rows) + "\n")
+
+
+# --- Flags --------------------------------------------------------------------
+
+
+def test_misspelt_flag_names_ours(corpus, tmp_path):
+  result = cli("--data_dir", tmp_path / "data", "--num_shrds", "3", manual_dir=corpus)
+  line = error_line(result, "--num_shrds", "--num_shards")
+  assert "did you mean" in line
+  assert_nothing_started(result, tmp_path / "data")
+
+
+def test_unknown_flag_is_neither_ours_nor_beams(corpus, tmp_path):
+  error_line(cli("--data_dir", tmp_path / "data", "--no_such_flag=1", manual_dir=corpus),
+             "--no_such_flag", "Beam")
+
+
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_num_shards_must_be_positive(corpus, tmp_path, value):
+  result = cli("--data_dir", tmp_path / "data", "--num_shards", value, manual_dir=corpus)
+  error_line(result, "--num_shards", value)
+  assert_nothing_started(result, tmp_path / "data")
+
+
+def test_unknown_archive(corpus, tmp_path):
+  result = cli("--data_dir", tmp_path / "data", "--archives", "PASS.11.tar", manual_dir=corpus)
+  error_line(result, "--archives", "PASS.11.tar", "PASS.9.tar")
+  assert_nothing_started(result, tmp_path / "data")
+
+
+def test_unknown_config_names_the_valid_ones(corpus, tmp_path):
+  result = cli("--data_dir", tmp_path / "data", "--config", "short_side64", manual_dir=corpus)
+  error_line(result, "--config short_side64", "full", "short_side_256", "short_side_64")
+  assert_nothing_started(result, tmp_path / "data")
+
+
+def test_data_dir_through_a_regular_file(corpus, tmp_path):
+  blocker = tmp_path / "a_file"
+  blocker.write_text("not a folder")
+  error_line(cli("--data_dir", blocker / "data", manual_dir=corpus), "--data_dir", str(blocker))
+
+
+def test_missing_manual_dir_is_one_line(tmp_path):
+  missing = tmp_path / "no_such_folder"
+  result = cli("--data_dir", tmp_path / "data", manual_dir=missing, checksums=False)
+  line = error_line(result, "--manual_dir", str(missing), "does not exist")
+  assert "PASS.0.tar is missing" not in result.stderr, line
+  assert_nothing_started(result, tmp_path / "data")
+
+
+def test_verbose_shows_the_traceback(corpus, tmp_path):
+  result = cli("--data_dir", tmp_path / "data", "--archives", "PASS.11.tar", "--verbose",
+               manual_dir=corpus)
+  assert result.returncode == 2
+  assert "Traceback" in result.stderr and "error: --archives" in result.stderr
+
+
+# --- Source files, before any work ----------------------------------------------
+
+
+def test_csv_not_utf8_names_file_line_and_byte_offset(corpus, tmp_path):
+  manual = copy_corpus(corpus, tmp_path)
+  path = os.path.join(manual, sample.METADATA_FILE)
+  data = open(path, "rb").read()
+  lines = data.split(b"\n")
+  assert len(data) > 8192
+  lines[250] = lines[250].replace(b",", b",caf\xe9", 1)  # A latin-1 é, far past the first 8 KB.
+  data = b"\n".join(lines)
+  open(path, "wb").write(data)
+  rewrite_checksum(manual, sample.METADATA_FILE)
+  offset = data.index(b"caf\xe9") + 3
+  result = cli("--data_dir", tmp_path / "data", manual_dir=manual)
+  line = error_line(result, path, "UTF-8", "line 251", f"byte offset {offset:,}")
+  assert "full log" not in line
+  assert_nothing_started(result, tmp_path / "data")
+
+
+def test_gzip_tar_named_tar(corpus, tmp_path):
+  manual = copy_corpus(corpus, tmp_path)
+  path = os.path.join(manual, "PASS.3.tar")
+  with open(path, "rb") as f:
+    packed = gzip.compress(f.read())
+  with open(path, "wb") as f:
+    f.write(packed)
+  result = cli("--data_dir", tmp_path / "data", manual_dir=manual)
+  error_line(result, path, "gzip-compressed", "plain tar")
+  assert_nothing_started(result, tmp_path / "data")
+
+
+# --- Dataflow, before submission ---------------------------------------------------
+
+DATAFLOW = ("--runner=DataflowRunner", "--project=p", "--region=europe-west4",
+            "--temp_location=gs://pass-tfds-test/tmp")
+
+
+def test_dataflow_with_a_local_data_dir(corpus, tmp_path):
+  result = cli("--data_dir", tmp_path / "data", *DATAFLOW, manual_dir=corpus)
+  error_line(result, "--data_dir", str(tmp_path / "data"), "gs://")
+
+
+def test_dataflow_with_a_local_manual_dir(corpus, tmp_path):
+  result = cli("--data_dir", "gs://pass-tfds-test/data", *DATAFLOW, manual_dir=corpus)
+  error_line(result, "--manual_dir", corpus, "gs://")
+
+
+def test_dataflow_without_the_gcp_extra(tmp_path):
+  blocker = tmp_path / "site"
+  blocker.mkdir()
+  (blocker / "sitecustomize.py").write_text(textwrap.dedent("""
+      import sys
+
+      class _NoGcp:
+        def find_spec(self, name, path=None, target=None):
+          if name == "google.cloud.storage" or name.startswith("google.cloud.storage."):
+            raise ImportError("No module named 'google.cloud.storage' (blocked by the test)")
+          return None
+
+      sys.meta_path.insert(0, _NoGcp())
+  """))
+  result = cli("--data_dir", "gs://pass-tfds-test/data", "--manual_dir", "gs://pass-tfds-test/pass",
+               *DATAFLOW, PYTHONPATH=f"{blocker}{os.pathsep}{REPO}")
+  error_line(result, "--runner=DataflowRunner", 'pip install "pass_tfds[gcp]"')
+
+
+# --- During the build --------------------------------------------------------------
+
+
+def test_strict_error_from_a_multi_processing_worker(tmp_path):
+  manual = str(tmp_path / "quirks")
+  sample.write_quirk_corpus(manual)
+  result = cli("--data_dir", tmp_path / "data", "--strict", manual_dir=manual)
+  line = error_line(result, "--strict", ".tar", "member")
+  assert "full log: " in line
+  log = line.split("full log: ", 1)[1].rstrip(")")
+  assert "Traceback" in open(log, encoding="utf-8").read()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+  mount = tmp_path / "small_disk"
+  mount.mkdir()
+  done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                        capture_output=True, check=False)
+  if done.returncode:
+    pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+  yield mount
+  subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_disk_full(tmp_path, small_disk):
+  manual = str(tmp_path / "corpus")
+  sample.write_sample(manual, 60, image_kb=30, processes=1)  # About 2 MB for a 1 MB disk.
+  needed = sum(os.path.getsize(os.path.join(manual, name)) for name in sources.ALL_NAMES)
+  result = cli("--data_dir", small_disk / "data", manual_dir=manual)
+  line = error_line(result, "disk is full", str(small_disk / "data"), "--data_dir")
+  assert f"{needed / 1e6:,.1f} MB" in line, (needed, line)
+
+
+def test_ctrl_c_says_how_to_resume(tmp_path):
+  manual = str(tmp_path / "corpus")
+  sample.write_sample(manual, 1500, image_kb=20, processes=2)
+  command = [sys.executable, BEAM_RUNNER, "--data_dir", str(tmp_path / "data"), "--manual_dir",
+             manual, "--checksums", os.path.join(manual, sample.CHECKSUMS_FILE)]
+  process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=_env(), cwd=REPO, start_new_session=True)
+  lock = build_lock.lock_path(str(tmp_path / "data" / "pass_dataset" / "full" / "3.0.0"))
+  deadline = time.time() + 120
+  while not os.path.exists(lock) and time.time() < deadline and process.poll() is None:
+    time.sleep(0.1)
+  time.sleep(3)  # The pipeline is running.
+  os.killpg(process.pid, signal.SIGINT)  # What Ctrl-C sends: the whole process group.
+  stdout, stderr = process.communicate(timeout=120)
+  result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+  error_line(result, "interrupted; run the same command to resume", code=130)
+  assert not os.path.exists(lock)
+
+
+def test_second_build_into_a_held_folder_fails_at_once(corpus, tmp_path):
+  data_dir = tmp_path / "data"
+  folder = str(data_dir / "pass_dataset" / "full" / "3.0.0")
+  holder = subprocess.Popen(
+      [sys.executable, "-c", textwrap.dedent(f"""
+          import sys, time
+          from pass_tfds import build_lock
+          with build_lock.held({folder!r}):
+            print("held", flush=True)
+            time.sleep(120)
+      """)], stdout=subprocess.PIPE, text=True, env=_env(PYTHONPATH=REPO), cwd=REPO)
+  try:
+    assert holder.stdout.readline().strip() == "held"
+    started = time.time()
+    result = cli("--data_dir", data_dir, IN_MEMORY, manual_dir=corpus)
+    seconds = time.time() - started
+  finally:
+    holder.kill()
+    holder.wait()
+  error_line(result, folder, f"pid {holder.pid}", "another build", "started")
+  assert seconds < 60
+
+
+def test_already_built_is_reused_not_rebuilt(corpus, tmp_path):
+  data_dir = tmp_path / "data"
+  first = cli("--data_dir", data_dir, manual_dir=corpus)
+  assert first.returncode == 0, first.stderr[-3000:]
+  flags = first.stdout.splitlines()[0]
+  assert f"--direct_num_workers={cpus.available_cpus()}" in flags
+  assert "--direct_running_mode=multi_processing" in flags
+  assert not [line for line in first.stderr.splitlines() if line.strip()
+              and " INFO " not in line], first.stderr  # No warnings nor tracebacks.
+  again = cli("--data_dir", data_dir, manual_dir=corpus)
+  assert again.returncode == 0, again.stderr
+  assert "already built" in again.stdout and "--overwrite" in again.stdout
+  assert "Built pass_dataset" not in again.stdout and "images written" not in again.stdout
+
+
+# --- tfds build ------------------------------------------------------------------
+
+
+def tfds_build(manual_dir, data_dir, *flags: str, **env: str) -> subprocess.CompletedProcess:
+  return subprocess.run(
+      [TFDS, "build", "pass_dataset", "--imports", "pass_tfds", "--manual_dir", str(manual_dir),
+       "--data_dir", str(data_dir), *flags],
+      capture_output=True, text=True, env=_env(PYTHONPATH=REPO, **env), cwd=str(data_dir.parent),
+      timeout=600, check=False,
+  )
+
+
+def test_tfds_build_hint_names_the_environment_variable(corpus, tmp_path):
+  result = tfds_build(corpus, tmp_path / "data", "--config", "full")
+  assert result.returncode != 0
+  assert sources.CHECKSUMS_ENV in result.stderr
+  assert "tfds build: set PASS_TFDS_CHECKSUMS" in result.stderr
+
+
+def test_tfds_build_uses_the_local_defaults(corpus, tmp_path):
+  """No Beam options: the DirectRunner in multi_processing mode, nothing fetched."""
+  result = tfds_build(corpus, tmp_path / "data", "--config", "full",
+                      PASS_TFDS_CHECKSUMS=os.path.join(corpus, sample.CHECKSUMS_FILE))
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "prism" not in result.stderr.lower(), result.stderr[-3000:]
+  assert os.path.exists(tmp_path / "data" / "pass_dataset" / "full" / "3.0.0" / "dataset_info.json")
