@@ -31,7 +31,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 import pass_tfds  # noqa: E402,F401  (registers pass_dataset)
-from pass_tfds import testing  # noqa: E402
+from pass_tfds import cpus, testing  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
@@ -290,7 +290,7 @@ def array_record_build(manual_dir, tmp_path_factory):
 
 def test_default_build_uses_multi_processing_and_prints_summary(main_build):
   _, result = main_build
-  workers = os.cpu_count() or 1
+  workers = cpus.available_cpus()  # What the CLI uses: affinity mask and container quota.
   first = result.stdout.splitlines()[0]
   assert "--runner=DirectRunner" in first
   assert "--direct_running_mode=multi_processing" in first

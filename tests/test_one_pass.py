@@ -115,3 +115,16 @@ def test_pieces_on_gcs_are_reused_after_a_kill_and_published_once(corpus, gcs, t
   shards = [path for path in gcs.list(prefix + "/") if "-train.tfrecord-" in path]
   assert len(shards) == 20
   assert sum(len(list(shard_files.read_records(path, shard_files.TFRECORD))) for path in shards) == 1500
+
+
+def test_one_build_per_folder_on_gcs(gcs):
+  from pass_tfds import build_lock
+  from pass_tfds.errors import BuildLockedError
+
+  folder = f"{gcs.new_prefix('lock')}/pass_dataset/full/3.0.0"
+  with build_lock.held(folder, heartbeat=0.2):
+    with pytest.raises(BuildLockedError, match="is being built by another build"):
+      build_lock.acquire(folder)
+  with build_lock.held(folder):  # Released when the first build ended.
+    pass
+  assert not [path for path in gcs.list(folder.rsplit("/", 1)[0] + "/") if path.endswith(".lock")]
