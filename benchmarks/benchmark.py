@@ -1132,6 +1132,9 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
 # Main
 
 
+SECTIONS = ("builds", "full", "gcs", "cold", "resume")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
   parser.add_argument("--work_dir", default="/tmp/pass_bench",
@@ -1148,7 +1151,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                       help="wait up to this many seconds for the 1-min load average to fall"
                       " below 1.0 before timing (default 120)")
   parser.add_argument("--prepare_only", action="store_true", help="generate the corpora and exit")
+  parser.add_argument("--sections", default=",".join(SECTIONS),
+                      help="comma-separated subset of " + ",".join(SECTIONS) + " (default all):"
+                      " `builds` = the 8k/24k throughput, memory and determinism runs; the others"
+                      " are the full count, gs:// bytes, cold page cache and resume scenarios")
   args = parser.parse_args(argv)
+  args.sections = [part.strip() for part in args.sections.split(",") if part.strip()]
+  unknown = sorted(set(args.sections) - set(SECTIONS))
+  if unknown:
+    parser.error(f"unknown --sections {unknown}; choose from {', '.join(SECTIONS)}")
   if args.repeat < 1:
     parser.error("--repeat must be >= 1")
   if args.results_name is None:
@@ -1221,38 +1232,50 @@ def run_issue_scenarios(bench: Bench, sizes: dict[str, CorpusSpec], corpora: dic
   """Issues 9 and 10: full count vs the baseline, gs:// bytes, cold page cache, resume."""
   args = bench.args
   full, base = sizes["full"], sizes["full_base"]
-  print(f"Full count ({full.images:,} images) against the baseline (3bd984c):", flush=True)
   full_runs = {}
-  for spec, role in ((base, "full_base"), (full, "full")):
-    for kind in (OURS, OURS_1W, BASELINE):
-      full_runs[(kind.key, role)] = bench.run(kind, spec, corpora[spec], 0, role=role)
+  if "full" in args.sections:
+    print(f"Full count ({full.images:,} images) against the baseline (3bd984c):", flush=True)
+    for spec, role in ((base, "full_base"), (full, "full")):
+      for kind in (OURS, OURS_1W, BASELINE):
+        full_runs[(kind.key, role)] = bench.run(kind, spec, corpora[spec], 0, role=role)
 
-  print("gs:// reads (gcs_reads.py):", flush=True)
-  gcs = sizes["gcs"]
-  for kind in (GCS_OURS, GCS_BASELINE):
-    bench.run(kind, gcs, corpora[gcs], 0, role="gcs")
-  # The in_memory single-worker run through gcs_reads.py is about as slow as the
-  # one-worker build: run it on the full count only when that took under 150 s.
-  one_full = full_runs[(OURS_1W.key, "full")]
-  if one_full["ok"] and one_full["wall_s"] < 150:
-    bench.run(GCS_OURS, full, corpora[full], 0, role="gcs")
-    extras["gcs_full_ran"] = True
-  else:
-    extras["gcs_full_note"] = (f"not run: the one-worker build took {one_full['wall_s']:.0f} s"
-                               " (rule: only when under 150 s, so that it stays under 3 min)")
+  if "gcs" in args.sections:
+    print("gs:// reads (gcs_reads.py):", flush=True)
+    gcs = sizes["gcs"]
+    for kind in (GCS_OURS, GCS_BASELINE):
+      bench.run(kind, gcs, corpora[gcs], 0, role="gcs")
+    # The in_memory single-worker run through gcs_reads.py is about as slow as the
+    # one-worker build: run it on the full count only when that took under 150 s.
+    one_full = full_runs.get((OURS_1W.key, "full"))
+    if one_full and one_full["ok"] and one_full["wall_s"] < 150:
+      bench.run(GCS_OURS, full, corpora[full], 0, role="gcs")
+      extras["gcs_full_ran"] = True
+    else:
+      extras["gcs_full_note"] = (
+          "not run: " + (f"the one-worker full-count build took {one_full['wall_s']:.0f} s" if one_full
+                         else "the full-count section did not run")
+          + " (rule: only after a one-worker full-count build under 150 s, so that it stays"
+          " under 3 min)")
 
   cold = sizes["cold"]
+  if "cold" in args.sections:
+    run_cold(bench, cold, corpora[cold])
+  if "resume" in args.sections:
+    print("Resume after SIGKILL:", flush=True)
+    extras["resume"] = run_resume(bench, sizes["resume"], corpora[sizes["resume"]],
+                                  resume_range_mb(args))
+
+
+def run_cold(bench: Bench, cold: CorpusSpec, corpus: str) -> None:
+  """The project, the catalog builder and `cat`, each after evicting the corpus."""
+  args = bench.args
   reps = 1 if args.quick else 3
   print(f"Cold page cache ({cold.images:,} images, {reps} round(s)):", flush=True)
   for rep in range(reps):
     kinds = [OURS, CAT] + ([] if args.skip_catalog else [CATALOG])
     random.Random(f"{args.seed}-cold-{rep}").shuffle(kinds)
     for kind in kinds:
-      bench.run(kind, cold, corpora[cold], rep, role="cold", cold=True)
-
-  print("Resume after SIGKILL:", flush=True)
-  extras["resume"] = run_resume(bench, sizes["resume"], corpora[sizes["resume"]],
-                                resume_range_mb(args))
+      bench.run(kind, cold, corpus, rep, role="cold", cold=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1273,7 +1296,7 @@ def main(argv: list[str] | None = None) -> int:
   extras["fresh_memory"] = fresh_memory_probe(bench.tmp)
   print(f"  {extras['fresh_memory']['cold_s_per_gib']:.2f} s, then"
         f" {extras['fresh_memory']['recycled_s_per_gib']:.2f} s", flush=True)
-  if not args.skip_catalog:
+  if not args.skip_catalog and "builds" in args.sections:
     print("Catalog builder on the default sample (quirky usernames; expected to fail):", flush=True)
     extras["catalog_quirky"] = bench.catalog_on_default_sample(args.seed)
     quirky = extras["catalog_quirky"]
@@ -1286,7 +1309,7 @@ def main(argv: list[str] | None = None) -> int:
   print("Warm-up (untimed):", flush=True)
   small, large = sizes["small"], sizes["large"]
   warmup_kinds = [COPY, OURS] + ([] if args.skip_catalog else [CATALOG])
-  for kind in warmup_kinds:
+  for kind in warmup_kinds if "builds" in args.sections else ():
     run = bench.run(kind, large if kind is COPY else small,
                     corpora[large if kind is COPY else small], 0, role="warmup")
     bench.runs.remove(run)
@@ -1296,38 +1319,39 @@ def main(argv: list[str] | None = None) -> int:
   extras["load_before"] = os.getloadavg()
   print(f"Load average before timing: {extras['load_before']}", flush=True)
 
-  keep_default_large = None
-  for rep in range(args.repeat):
-    print(f"Repeat {rep + 1}/{args.repeat}: throughput", flush=True)
-    plan = []
-    for spec in (small, large):
-      kinds = [COPY, OURS, OURS_1W] + ([] if args.skip_catalog else [CATALOG])
-      # A fresh order every repeat: what ran just before a run changes how fast its
-      # writes are here (see fresh_memory_probe), so no builder always follows the same one.
-      random.Random(f"{args.seed}-{rep}-{spec.name}").shuffle(kinds)
-      plan += [(kind, spec) for kind in kinds]
-    for kind, spec in plan:
-      keep = kind is OURS and spec is large and rep == args.repeat - 1
-      result = bench.run(kind, spec, corpora[spec], rep, keep=keep)
-      if keep and result["ok"]:
-        keep_default_large = result
-    print(f"Repeat {rep + 1}/{args.repeat}: memory", flush=True)
-    for key in ("mem_small", "mem_large", "csv_small", "csv_full"):
-      spec = sizes[key]
-      bench.run(OURS, spec, corpora[spec], rep, role=key)
+  if "builds" in args.sections:
+    keep_default_large = None
+    for rep in range(args.repeat):
+      print(f"Repeat {rep + 1}/{args.repeat}: throughput", flush=True)
+      plan = []
+      for spec in (small, large):
+        kinds = [COPY, OURS, OURS_1W] + ([] if args.skip_catalog else [CATALOG])
+        # A fresh order every repeat: what ran just before a run changes how fast its
+        # writes are here (see fresh_memory_probe), so no builder always follows the same one.
+        random.Random(f"{args.seed}-{rep}-{spec.name}").shuffle(kinds)
+        plan += [(kind, spec) for kind in kinds]
+      for kind, spec in plan:
+        keep = kind is OURS and spec is large and rep == args.repeat - 1
+        result = bench.run(kind, spec, corpora[spec], rep, keep=keep)
+        if keep and result["ok"]:
+          keep_default_large = result
+      print(f"Repeat {rep + 1}/{args.repeat}: memory", flush=True)
+      for key in ("mem_small", "mem_large", "csv_small", "csv_full"):
+        spec = sizes[key]
+        bench.run(OURS, spec, corpora[spec], rep, role=key)
 
-  print("Determinism:", flush=True)
-  inmem = bench.run(OURS_INMEM, large, corpora[large], 0, role="determinism", keep=True)
-  if keep_default_large and inmem["ok"]:
-    extras["determinism"] = bench.compare(keep_default_large["dataset_dir"], inmem["dataset_dir"])
-    extras["determinism"]["builds"] = [keep_default_large["label"], inmem["label"]]
-  else:
-    extras["determinism"] = {"identical": False, "error": "a build failed; see the logs"}
-  print(f"  identical: {extras['determinism'].get('identical')}"
-        f" ({extras['determinism'].get('records', 0):,} records)", flush=True)
-  for run in (keep_default_large, inmem):
-    if run:
-      shutil.rmtree(run["data_dir"], ignore_errors=True)
+    print("Determinism:", flush=True)
+    inmem = bench.run(OURS_INMEM, large, corpora[large], 0, role="determinism", keep=True)
+    if keep_default_large and inmem["ok"]:
+      extras["determinism"] = bench.compare(keep_default_large["dataset_dir"], inmem["dataset_dir"])
+      extras["determinism"]["builds"] = [keep_default_large["label"], inmem["label"]]
+    else:
+      extras["determinism"] = {"identical": False, "error": "a build failed; see the logs"}
+    print(f"  identical: {extras['determinism'].get('identical')}"
+          f" ({extras['determinism'].get('records', 0):,} records)", flush=True)
+    for run in (keep_default_large, inmem):
+      if run:
+        shutil.rmtree(run["data_dir"], ignore_errors=True)
 
   run_issue_scenarios(bench, sizes, corpora, extras)
 
