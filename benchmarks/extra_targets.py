@@ -68,6 +68,7 @@ def compute(get: Callable[[str, Any, str], dict | None], specs: dict[str, Any],
   for key in ("ours", "ours_1w", "baseline"):
     row_full, row_base = get(key, full, "full"), get(key, base, "full_base")
     full_rows[key] = {
+        "ran": row_full is not None,
         "images": full.images,
         "wall_s": row_full and row_full["wall_s"],
         "images_per_s": _ratio(full.images, row_full and row_full["wall_s"]),
@@ -180,6 +181,9 @@ def markdown(result: dict[str, Any], specs: dict[str, Any], workers: int) -> lis
             "ours_1w": "this project, --direct_num_workers=1",
             "baseline": f"baseline (3bd984c), defaults ({workers} workers)"}
   for key, row in result["full_count"].items():
+    if not row.get("ran", True):
+      md.append(f"| {titles[key]} (not run) | | | | | | | | |")
+      continue
     failed = "" if row["ok"] else " (FAILED)"
     other = row["other_cpu_share"]
     md.append(f"| {titles[key]}{failed} | {row['images']:,} | {_f(row['wall_s'], 1)}"
