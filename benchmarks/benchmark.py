@@ -48,6 +48,10 @@ import psutil
 
 from pass_tfds.testing import FULL_CSV_ROWS, PANDAS_NA_STRINGS
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import extra_targets  # noqa: E402  (benchmarks/ helper modules)
+import scenarios  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS_DIR = os.path.join(REPO, "benchmarks", "results")
 PYTHON = sys.executable
@@ -180,9 +184,12 @@ class CorpusSpec:
   seed: int = 0
   image_kb: int = 80
   pandas_safe_usernames: bool = True
+  tiny: bool = False  # Written by full_count.py: images of a few hundred bytes, one CSV row each.
 
   @property
   def name(self) -> str:
+    if self.tiny:
+      return f"full_count_n{self.images}_seed{self.seed}"
     safe = "safe" if self.pandas_safe_usernames else "quirky"
     return f"n{self.images}_rows{self.csv_rows}_seed{self.seed}_kb{self.image_kb}_{safe}"
 
@@ -191,7 +198,14 @@ class CorpusSpec:
     return human_count(self.images)
 
   def params(self) -> dict[str, Any]:
-    return dict(dataclasses.asdict(self), num_archives=NUM_ARCHIVES)
+    params = dict(dataclasses.asdict(self), num_archives=NUM_ARCHIVES)
+    if not self.tiny:  # Keeps the parameter files of corpora written before `tiny` existed valid.
+      params.pop("tiny")
+    return params
+
+
+def tiny_spec(images: int, seed: int) -> CorpusSpec:
+  return CorpusSpec(images, images, seed, image_kb=0, tiny=True)
 
 
 def human_count(value: int) -> str:
@@ -252,8 +266,23 @@ def corpus_matches(directory: str, spec: CorpusSpec) -> bool:
   )
 
 
+def ensure_tiny_corpus(directory: str, spec: CorpusSpec) -> str:
+  """The full-count style corpus (benchmarks/full_count.py), reused when its parameters match."""
+  result = subprocess.run([PYTHON, os.path.join(REPO, "benchmarks", "full_count.py"), directory,
+                           "--images", str(spec.images), "--seed", str(spec.seed)],
+                          cwd=REPO, env=child_env(), capture_output=True, text=True)
+  if result.returncode:
+    sys.exit(f"error: full_count.py failed for {spec.name}:\n{result.stderr[-3000:]}")
+  done = json.loads(result.stdout.strip().splitlines()[-1])
+  print(f"  corpus {spec.name}: " + ("reused" if done.get("reused") else f"generated in"
+                                      f" {done['seconds']:.0f} s"), flush=True)
+  return directory
+
+
 def ensure_corpus(work_dir: str, spec: CorpusSpec) -> str:
   directory = os.path.join(work_dir, "corpora", spec.name)
+  if spec.tiny:
+    return ensure_tiny_corpus(directory, spec)
   if corpus_matches(directory, spec):
     print(f"  corpus {spec.name}: reused", flush=True)
     return directory
@@ -412,7 +441,7 @@ def shard_timeline(first_seen: dict[str, float], wall: float) -> dict[str, Any] 
 
 
 def measure(cmd: list[str], log_path: str, env: dict[str, str] | None = None,
-            watch: str | None = None) -> dict[str, Any]:
+            watch: str | None = None, cwd: str = REPO) -> dict[str, Any]:
   """Runs `cmd` to completion; wall, CPU (tree), peak RSS sum (tree), and machine load."""
   os.sync()  # Earlier runs' dirty pages are written back now, not during this run.
   load = os.getloadavg()
@@ -421,7 +450,7 @@ def measure(cmd: list[str], log_path: str, env: dict[str, str] | None = None,
   self_before = resource.getrusage(resource.RUSAGE_SELF)
   with open(log_path, "wb") as log:
     start = time.perf_counter()
-    process = psutil.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+    process = psutil.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     sampler = TreeSampler(process, watch=watch, start=start)
     sampler.start()
     returncode = process.wait()
@@ -495,7 +524,13 @@ OURS_1W = Kind("ours_1w", "this project, --direct_num_workers=1")
 OURS_INMEM = Kind("ours_inmem", "this project, in_memory, 1 worker")
 CATALOG = Kind("catalog", "TFDS catalog `pass` builder")
 COPY = Kind("copy", "plain copy of the 11 files")
-KINDS = {kind.key: kind for kind in (OURS, OURS_1W, OURS_INMEM, CATALOG, COPY)}
+BASELINE = Kind("baseline", "baseline (3bd984c), defaults ({workers} workers)")
+CAT = Kind("cat", "`cat` of the 10 archives to /dev/null")
+GCS_OURS = Kind("gcs_ours", "this project through gcs_reads.py (in_memory, 1 worker)")
+GCS_BASELINE = Kind("gcs_baseline", "baseline (3bd984c) through gcs_reads.py (in_memory, 1 worker)")
+KINDS = {kind.key: kind for kind in (OURS, OURS_1W, OURS_INMEM, CATALOG, COPY, BASELINE, CAT,
+                                     GCS_OURS, GCS_BASELINE)}
+PROJECT_KINDS = (OURS, OURS_1W, OURS_INMEM, BASELINE, GCS_OURS, GCS_BASELINE)  # Build pass_dataset.
 
 
 class Bench:
@@ -509,46 +544,81 @@ class Bench:
       os.makedirs(folder, exist_ok=True)
     self.runs: list[dict[str, Any]] = []
     self.warmups: dict[str, float] = {}
+    self._baseline_dir: str | None = None
+
+  def baseline_dir(self) -> str:
+    if self._baseline_dir is None:
+      self._baseline_dir = scenarios.export_baseline(REPO, self.work_dir)
+    return self._baseline_dir
+
+  def command(self, kind: Kind, corpus: str, data_dir: str,
+              extra: tuple[str, ...] = ()) -> tuple[list[str], str, dict[str, str]]:
+    """(argv, cwd, extra environment) of one run of `kind`."""
+    flags = ["--data_dir", data_dir, "--manual_dir", corpus,
+             "--checksums", os.path.join(corpus, "checksums.tsv")]
+    ours_base = [PYTHON, os.path.join(REPO, "beam_runner.py")] + flags
+    if kind is OURS:
+      return ours_base + list(extra), REPO, {}
+    if kind is OURS_1W:
+      return ours_base + ["--direct_num_workers=1"] + list(extra), REPO, {}
+    if kind is OURS_INMEM:
+      return ours_base + ["--direct_running_mode=in_memory", "--direct_num_workers=1"] + list(extra), REPO, {}
+    if kind is BASELINE:
+      base = self.baseline_dir()
+      return ([PYTHON, os.path.join(base, "beam_runner.py")] + flags + list(extra), base,
+              {"PYTHONPATH": base})
+    if kind is GCS_OURS:
+      return ([PYTHON, scenarios.GCS_READS, REPO, corpus, data_dir, "--checksums",
+               os.path.join(corpus, "checksums.tsv")] + list(extra), REPO, {})
+    if kind is GCS_BASELINE:
+      base = self.baseline_dir()
+      return ([PYTHON, scenarios.GCS_READS, base, corpus, data_dir, "--checksums",
+               os.path.join(corpus, "checksums.tsv")] + list(extra), base, {"PYTHONPATH": base})
+    if kind is CATALOG:
+      return [PYTHON, "-c", CATALOG_SCRIPT, corpus, data_dir], REPO, {}
+    if kind is COPY:
+      return [PYTHON, "-c", COPY_SCRIPT, corpus, data_dir] + corpus_files(corpus), REPO, {}
+    if kind is CAT:
+      archives = [os.path.join(corpus, name) for name in corpus_files(corpus)[:NUM_ARCHIVES]]
+      return ["sh", "-c", 'cat "$@" > /dev/null', "cat"] + archives, REPO, {}
+    raise ValueError(kind)
 
   # One run ---------------------------------------------------------------
 
   def run(self, kind: Kind, spec: CorpusSpec, corpus: str, rep: int, role: str = "",
-          keep: bool = False) -> dict[str, Any]:
+          keep: bool = False, cold: bool = False, extra: tuple[str, ...] = (),
+          data_dir: str | None = None, fresh: bool = True) -> dict[str, Any]:
+    """One measured run. `cold`: the corpus is evicted from the page cache first
+    (else read once, warm). `data_dir` + `fresh=False`: run into an existing folder."""
     label = f"{kind.key}-{spec.name}-r{rep}{'-' + role if role else ''}"
-    data_dir = os.path.join(self.builds, label)
+    data_dir = data_dir or os.path.join(self.builds, label)
     tmp_dir = os.path.join(self.tmp, label)
-    shutil.rmtree(data_dir, ignore_errors=True)
+    if fresh:
+      shutil.rmtree(data_dir, ignore_errors=True)
     shutil.rmtree(tmp_dir, ignore_errors=True)
     os.makedirs(tmp_dir)
-    if corpus not in self.warmups:  # The first read may come from disk.
-      self.warmups[corpus] = warm_read(corpus)
-    warm_read(corpus)  # Every run starts with the corpus in the page cache.
-
-    ours_base = [PYTHON, os.path.join(REPO, "beam_runner.py"), "--data_dir", data_dir,
-                 "--manual_dir", corpus, "--checksums", os.path.join(corpus, "checksums.tsv")]
-    if kind is OURS:
-      cmd = ours_base
-    elif kind is OURS_1W:
-      cmd = ours_base + ["--direct_num_workers=1"]
-    elif kind is OURS_INMEM:
-      cmd = ours_base + ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-    elif kind is CATALOG:
-      cmd = [PYTHON, "-c", CATALOG_SCRIPT, corpus, data_dir]
-    elif kind is COPY:
-      cmd = [PYTHON, "-c", COPY_SCRIPT, corpus, data_dir] + corpus_files(corpus)
+    cmd, cwd, env_extra = self.command(kind, corpus, data_dir, extra)
+    evict_s = None
+    if cold:
+      evict_s = scenarios.evict([corpus], PYTHON)
     else:
-      raise ValueError(kind)
+      if corpus not in self.warmups:  # The first read may come from disk.
+        self.warmups[corpus] = warm_read(corpus)
+      warm_read(corpus)  # Every run starts with the corpus in the page cache.
 
     log_path = os.path.join(self.logs, f"{label}.log")
     print(f"  {label:<60}", end="", flush=True)
     watch = None
-    if kind in (OURS, OURS_1W, OURS_INMEM):
+    if kind in (OURS, OURS_1W, OURS_INMEM, BASELINE):
       watch = os.path.join(data_dir, "pass_dataset", "full", "incomplete.*",
                            "pass_dataset-train.tfrecord-*")
-    result = measure(cmd, log_path, env=child_env(tmp_dir), watch=watch)
+    result = measure(cmd, log_path, env=dict(child_env(tmp_dir), **env_extra), watch=watch, cwd=cwd)
     result.update(kind=kind.key, corpus=spec.name, images=spec.images, csv_rows=spec.csv_rows,
                   rep=rep, role=role, label=label, log=log_path, data_dir=data_dir,
-                  archive_bytes=corpus_bytes(corpus), all_bytes=corpus_bytes(corpus, False))
+                  archive_bytes=corpus_bytes(corpus), all_bytes=corpus_bytes(corpus, False),
+                  cold=cold, evict_s=evict_s, extra_flags=list(extra))
+    if kind in (GCS_OURS, GCS_BASELINE):
+      result["gcs"] = scenarios.parse_gcs_reads(log_path)
     result.update(self.check_output(kind, spec, corpus, data_dir, result["returncode"]))
     status = "ok" if result["ok"] else f"FAILED ({result['problem']})"
     print(f"{result['wall_s']:7.1f} s wall {result['cpu_s']:7.1f} s CPU"
@@ -567,6 +637,8 @@ class Bench:
     """Did the run produce everything it should? Counts records of every build."""
     if returncode:
       return {"ok": False, "problem": f"exit code {returncode}", "examples": None}
+    if kind is CAT:
+      return {"ok": True, "problem": None, "examples": None}
     if kind is COPY:
       same = all(os.path.getsize(os.path.join(data_dir, name))
                  == os.path.getsize(os.path.join(corpus, name)) for name in corpus_files(corpus))
@@ -659,6 +731,7 @@ def summarize_runs(runs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str
         "peak_rss_sum_mb": median_of(members, "peak_rss_sum_mb"),
         "other_cpu_share": max((run["other_cpu_share"] for run in members), default=0.0),
         "walls": [round(run["wall_s"], 2) for run in members],
+        "gcs": next((run["gcs"] for run in members if run.get("gcs")), None),
     }
   return summary
 
@@ -867,6 +940,14 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
   else:
     target("determinism", "not run", None)
 
+  # Issues 9 and 10: full count, gs:// bytes, cold cache, resume (computed apart).
+  issue_specs = {key: sizes[key] for key in ("full", "full_base", "gcs", "cold")}
+  if extras.get("gcs_full_ran"):
+    issue_specs["gcs_full"] = sizes["full"]
+  issues = extra_targets.compute(lambda key, spec, role: summary.get((key, spec.name, role)),
+                                 issue_specs, extras)
+  targets.extend(issues["targets"])
+
   # Cost per image and the full dataset --------------------------------------
   per_image = {
       "ours": cpu_per_image(ours_s, ours_l),
@@ -958,6 +1039,7 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
       "memory_kb_per_image": mem_slope_kb,
       "process_breakdown": breakdowns,
       "full_dataset_cpu_hours": full_cpu_hours,
+      "issues_9_10": {key: value for key, value in issues.items() if key != "targets"},
       "targets": targets,
   }
 
@@ -998,6 +1080,7 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
   for item in targets:
     md.append(f"| {item['target']} | {item['value']} | **{item['verdict']}** |")
   md.append("")
+  md.extend(extra_targets.markdown(issues, issue_specs, workers))
   md.append("## Derived\n")
   md.append(f"- Marginal throughput ({human_count(small.images)}->{human_count(large.images)},"
             " images/s): " + ", ".join(f"{key} {fmt(value, 0)}" for key, value in marg.items()))
@@ -1049,6 +1132,9 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
 # Main
 
 
+SECTIONS = ("builds", "full", "gcs", "cold", "resume")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
   parser.add_argument("--work_dir", default="/tmp/pass_bench",
@@ -1065,7 +1151,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                       help="wait up to this many seconds for the 1-min load average to fall"
                       " below 1.0 before timing (default 120)")
   parser.add_argument("--prepare_only", action="store_true", help="generate the corpora and exit")
+  parser.add_argument("--sections", default=",".join(SECTIONS),
+                      help="comma-separated subset of " + ",".join(SECTIONS) + " (default all):"
+                      " `builds` = the 8k/24k throughput, memory and determinism runs; the others"
+                      " are the full count, gs:// bytes, cold page cache and resume scenarios")
   args = parser.parse_args(argv)
+  args.sections = [part.strip() for part in args.sections.split(",") if part.strip()]
+  unknown = sorted(set(args.sections) - set(SECTIONS))
+  if unknown:
+    parser.error(f"unknown --sections {unknown}; choose from {', '.join(SECTIONS)}")
   if args.repeat < 1:
     parser.error("--repeat must be >= 1")
   if args.results_name is None:
@@ -1078,10 +1172,21 @@ def corpus_sizes(args: argparse.Namespace) -> dict[str, CorpusSpec]:
     return CorpusSpec(images, images if rows is None else rows, args.seed, args.image_kb)
 
   if args.quick:
-    return {"small": spec(1000), "large": spec(3000), "mem_small": spec(1000),
-            "mem_large": spec(3000), "csv_small": spec(500), "csv_full": spec(500, 200_000)}
-  return {"small": spec(8000), "large": spec(24000), "mem_small": spec(4000),
-          "mem_large": spec(16000), "csv_small": spec(1000), "csv_full": spec(1000, FULL_CSV_ROWS)}
+    small, large = spec(1000), spec(3000)
+    return {"small": small, "large": large, "mem_small": spec(1000),
+            "mem_large": spec(3000), "csv_small": spec(500), "csv_full": spec(500, 200_000),
+            "full": tiny_spec(50_000, args.seed), "full_base": tiny_spec(5_000, args.seed),
+            "gcs": small, "cold": large, "resume": large}
+  small, large = spec(8000), spec(24000)
+  return {"small": small, "large": large, "mem_small": spec(4000),
+          "mem_large": spec(16000), "csv_small": spec(1000), "csv_full": spec(1000, FULL_CSV_ROWS),
+          "full": tiny_spec(FULL_DATASET_IMAGES, args.seed), "full_base": tiny_spec(10_000, args.seed),
+          "gcs": small, "cold": large, "resume": large}
+
+
+def resume_range_mb(args: argparse.Namespace) -> int:
+  """Small enough for ~30 pieces on the resume corpus (24k: 64 MiB; --quick, 3k: 4 MiB)."""
+  return 4 if args.quick else 64
 
 
 def wait_for_idle(limit: float) -> None:
@@ -1089,6 +1194,88 @@ def wait_for_idle(limit: float) -> None:
   while os.getloadavg()[0] >= 1.0 and time.time() < deadline:
     print(f"  load average {os.getloadavg()[0]:.2f}: waiting ...", flush=True)
     time.sleep(15)
+
+
+def run_resume(bench: Bench, spec: CorpusSpec, corpus: str, range_mb: int) -> dict[str, Any]:
+  """Clean build; the same build SIGKILLed half way, then rerun into the same folder."""
+  extra = ("--range_mb", str(range_mb))
+  clean = bench.run(OURS, spec, corpus, 0, role="resume_clean", extra=extra, keep=True)
+  label = f"{OURS.key}-{spec.name}-r0-resume_killed"
+  data_dir = os.path.join(bench.builds, label)
+  shutil.rmtree(data_dir, ignore_errors=True)
+  cmd, cwd, env_extra = bench.command(OURS, corpus, data_dir, extra)
+  warm_read(corpus)
+  print(f"  {label:<60}", end="", flush=True)
+  kill = scenarios.kill_half_way(cmd, os.path.join(bench.logs, f"{label}.log"), data_dir,
+                                 dict(child_env(bench.tmp), **env_extra), cwd)
+  print(f"killed={kill['killed']} at {kill['at_s']:.1f} s, {kill['sidecars_at_kill']} of"
+        f" {kill['planned_pieces']} pieces done", flush=True)
+  kill.pop("sidecar_names_at_kill", None)
+  rerun = bench.run(OURS, spec, corpus, 0, role="resume_rerun", extra=extra, keep=True,
+                    data_dir=data_dir, fresh=False)
+  result: dict[str, Any] = {"images": spec.images, "range_mb": range_mb, "kill": kill,
+                            "clean_wall_s": clean["wall_s"] if clean["ok"] else None,
+                            "rerun_wall_s": rerun["wall_s"] if rerun["ok"] else None,
+                            "reused_pieces": scenarios.reused_pieces(rerun["log"]),
+                            "leftovers": scenarios.leftovers(data_dir)}
+  if clean["ok"] and rerun["ok"]:
+    result["compare"] = scenarios.compare_payloads(clean["dataset_dir"], rerun["dataset_dir"])
+  print(f"  resume: {result['reused_pieces']} reused; identical records:"
+        f" {(result.get('compare') or {}).get('identical')}; left: {result['leftovers']}", flush=True)
+  for run in (clean, rerun):
+    shutil.rmtree(run["data_dir"], ignore_errors=True)
+  return result
+
+
+def run_issue_scenarios(bench: Bench, sizes: dict[str, CorpusSpec], corpora: dict[CorpusSpec, str],
+                        extras: dict[str, Any]) -> None:
+  """Issues 9 and 10: full count vs the baseline, gs:// bytes, cold page cache, resume."""
+  args = bench.args
+  full, base = sizes["full"], sizes["full_base"]
+  full_runs = {}
+  if "full" in args.sections:
+    print(f"Full count ({full.images:,} images) against the baseline (3bd984c):", flush=True)
+    for spec, role in ((base, "full_base"), (full, "full")):
+      for kind in (OURS, OURS_1W, BASELINE):
+        full_runs[(kind.key, role)] = bench.run(kind, spec, corpora[spec], 0, role=role)
+
+  if "gcs" in args.sections:
+    print("gs:// reads (gcs_reads.py):", flush=True)
+    gcs = sizes["gcs"]
+    for kind in (GCS_OURS, GCS_BASELINE):
+      bench.run(kind, gcs, corpora[gcs], 0, role="gcs")
+    # The in_memory single-worker run through gcs_reads.py is about as slow as the
+    # one-worker build: run it on the full count only when that took under 150 s.
+    one_full = full_runs.get((OURS_1W.key, "full"))
+    if one_full and one_full["ok"] and one_full["wall_s"] < 150:
+      bench.run(GCS_OURS, full, corpora[full], 0, role="gcs")
+      extras["gcs_full_ran"] = True
+    else:
+      extras["gcs_full_note"] = (
+          "not run: " + (f"the one-worker full-count build took {one_full['wall_s']:.0f} s" if one_full
+                         else "the full-count section did not run")
+          + " (rule: only after a one-worker full-count build under 150 s, so that it stays"
+          " under 3 min)")
+
+  cold = sizes["cold"]
+  if "cold" in args.sections:
+    run_cold(bench, cold, corpora[cold])
+  if "resume" in args.sections:
+    print("Resume after SIGKILL:", flush=True)
+    extras["resume"] = run_resume(bench, sizes["resume"], corpora[sizes["resume"]],
+                                  resume_range_mb(args))
+
+
+def run_cold(bench: Bench, cold: CorpusSpec, corpus: str) -> None:
+  """The project, the catalog builder and `cat`, each after evicting the corpus."""
+  args = bench.args
+  reps = 1 if args.quick else 3
+  print(f"Cold page cache ({cold.images:,} images, {reps} round(s)):", flush=True)
+  for rep in range(reps):
+    kinds = [OURS, CAT] + ([] if args.skip_catalog else [CATALOG])
+    random.Random(f"{args.seed}-cold-{rep}").shuffle(kinds)
+    for kind in kinds:
+      bench.run(kind, cold, corpus, rep, role="cold", cold=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1109,7 +1296,7 @@ def main(argv: list[str] | None = None) -> int:
   extras["fresh_memory"] = fresh_memory_probe(bench.tmp)
   print(f"  {extras['fresh_memory']['cold_s_per_gib']:.2f} s, then"
         f" {extras['fresh_memory']['recycled_s_per_gib']:.2f} s", flush=True)
-  if not args.skip_catalog:
+  if not args.skip_catalog and "builds" in args.sections:
     print("Catalog builder on the default sample (quirky usernames; expected to fail):", flush=True)
     extras["catalog_quirky"] = bench.catalog_on_default_sample(args.seed)
     quirky = extras["catalog_quirky"]
@@ -1122,7 +1309,7 @@ def main(argv: list[str] | None = None) -> int:
   print("Warm-up (untimed):", flush=True)
   small, large = sizes["small"], sizes["large"]
   warmup_kinds = [COPY, OURS] + ([] if args.skip_catalog else [CATALOG])
-  for kind in warmup_kinds:
+  for kind in warmup_kinds if "builds" in args.sections else ():
     run = bench.run(kind, large if kind is COPY else small,
                     corpora[large if kind is COPY else small], 0, role="warmup")
     bench.runs.remove(run)
@@ -1132,38 +1319,41 @@ def main(argv: list[str] | None = None) -> int:
   extras["load_before"] = os.getloadavg()
   print(f"Load average before timing: {extras['load_before']}", flush=True)
 
-  keep_default_large = None
-  for rep in range(args.repeat):
-    print(f"Repeat {rep + 1}/{args.repeat}: throughput", flush=True)
-    plan = []
-    for spec in (small, large):
-      kinds = [COPY, OURS, OURS_1W] + ([] if args.skip_catalog else [CATALOG])
-      # A fresh order every repeat: what ran just before a run changes how fast its
-      # writes are here (see fresh_memory_probe), so no builder always follows the same one.
-      random.Random(f"{args.seed}-{rep}-{spec.name}").shuffle(kinds)
-      plan += [(kind, spec) for kind in kinds]
-    for kind, spec in plan:
-      keep = kind is OURS and spec is large and rep == args.repeat - 1
-      result = bench.run(kind, spec, corpora[spec], rep, keep=keep)
-      if keep and result["ok"]:
-        keep_default_large = result
-    print(f"Repeat {rep + 1}/{args.repeat}: memory", flush=True)
-    for key in ("mem_small", "mem_large", "csv_small", "csv_full"):
-      spec = sizes[key]
-      bench.run(OURS, spec, corpora[spec], rep, role=key)
+  if "builds" in args.sections:
+    keep_default_large = None
+    for rep in range(args.repeat):
+      print(f"Repeat {rep + 1}/{args.repeat}: throughput", flush=True)
+      plan = []
+      for spec in (small, large):
+        kinds = [COPY, OURS, OURS_1W] + ([] if args.skip_catalog else [CATALOG])
+        # A fresh order every repeat: what ran just before a run changes how fast its
+        # writes are here (see fresh_memory_probe), so no builder always follows the same one.
+        random.Random(f"{args.seed}-{rep}-{spec.name}").shuffle(kinds)
+        plan += [(kind, spec) for kind in kinds]
+      for kind, spec in plan:
+        keep = kind is OURS and spec is large and rep == args.repeat - 1
+        result = bench.run(kind, spec, corpora[spec], rep, keep=keep)
+        if keep and result["ok"]:
+          keep_default_large = result
+      print(f"Repeat {rep + 1}/{args.repeat}: memory", flush=True)
+      for key in ("mem_small", "mem_large", "csv_small", "csv_full"):
+        spec = sizes[key]
+        bench.run(OURS, spec, corpora[spec], rep, role=key)
 
-  print("Determinism:", flush=True)
-  inmem = bench.run(OURS_INMEM, large, corpora[large], 0, role="determinism", keep=True)
-  if keep_default_large and inmem["ok"]:
-    extras["determinism"] = bench.compare(keep_default_large["dataset_dir"], inmem["dataset_dir"])
-    extras["determinism"]["builds"] = [keep_default_large["label"], inmem["label"]]
-  else:
-    extras["determinism"] = {"identical": False, "error": "a build failed; see the logs"}
-  print(f"  identical: {extras['determinism'].get('identical')}"
-        f" ({extras['determinism'].get('records', 0):,} records)", flush=True)
-  for run in (keep_default_large, inmem):
-    if run:
-      shutil.rmtree(run["data_dir"], ignore_errors=True)
+    print("Determinism:", flush=True)
+    inmem = bench.run(OURS_INMEM, large, corpora[large], 0, role="determinism", keep=True)
+    if keep_default_large and inmem["ok"]:
+      extras["determinism"] = bench.compare(keep_default_large["dataset_dir"], inmem["dataset_dir"])
+      extras["determinism"]["builds"] = [keep_default_large["label"], inmem["label"]]
+    else:
+      extras["determinism"] = {"identical": False, "error": "a build failed; see the logs"}
+    print(f"  identical: {extras['determinism'].get('identical')}"
+          f" ({extras['determinism'].get('records', 0):,} records)", flush=True)
+    for run in (keep_default_large, inmem):
+      if run:
+        shutil.rmtree(run["data_dir"], ignore_errors=True)
+
+  run_issue_scenarios(bench, sizes, corpora, extras)
 
   extras["load_after"] = os.getloadavg()
   extras["total_minutes"] = (time.time() - began) / 60
