@@ -68,7 +68,7 @@ class MetadataLookup:
   """
 
   def __init__(self, arrays: dict[str, np.ndarray]):
-    self._arrays = arrays
+    # Copied once into array.array objects; the numpy arrays are not kept.
     self._hi = array.array("Q", arrays["hi"].astype("<u8").tobytes())
     self._lo = array.array("Q", arrays["lo"].astype("<u8").tobytes())
     self._date = array.array("q", arrays["date"].astype("<i8").tobytes())
@@ -76,7 +76,20 @@ class MetadataLookup:
     self._longitude = array.array("f", arrays["longitude"].astype("<f4").tobytes())
     self._flags = arrays["flags"].astype("u1").tobytes()
     self._name_ends = array.array("Q", arrays["name_ends"].astype("<u8").tobytes())
-    self._names = arrays["names"].tobytes()
+    self._names = arrays["names"].astype("u1").tobytes()
+
+  def arrays(self) -> dict[str, np.ndarray]:
+    """The lookup as numpy arrays (views, no copies): what the file stores."""
+    return {
+        "hi": np.frombuffer(self._hi, dtype="<u8"),
+        "lo": np.frombuffer(self._lo, dtype="<u8"),
+        "date": np.frombuffer(self._date, dtype="<i8"),
+        "latitude": np.frombuffer(self._latitude, dtype="<f4"),
+        "longitude": np.frombuffer(self._longitude, dtype="<f4"),
+        "flags": np.frombuffer(self._flags, dtype="u1"),
+        "name_ends": np.frombuffer(self._name_ends, dtype="<u8"),
+        "names": np.frombuffer(self._names, dtype="u1"),
+    }
 
   def __len__(self) -> int:
     return len(self._hi)
@@ -84,7 +97,8 @@ class MetadataLookup:
   def keys(self) -> np.ndarray:
     """Every key with a row, sorted, as an `image_keys.KEY_DTYPE` array."""
     keys = np.empty(len(self._hi), dtype=image_keys.KEY_DTYPE)
-    keys["hi"], keys["lo"] = self._arrays["hi"], self._arrays["lo"]
+    keys["hi"] = np.frombuffer(self._hi, dtype="<u8")
+    keys["lo"] = np.frombuffer(self._lo, dtype="<u8")
     return keys
 
   def position(self, key: int) -> int:
@@ -115,7 +129,7 @@ class MetadataLookup:
 
   def to_bytes(self) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **self._arrays)
+    np.savez(buffer, **self.arrays())
     return buffer.getvalue()
 
   @classmethod
@@ -405,6 +419,11 @@ def build(stream: IO[bytes], source: str) -> tuple[MetadataLookup, CsvStats]:
   blob = np.frombuffer(names.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] if len(names) else np.zeros(
       0, dtype=np.uint8)
   return _finish(stats, sorted_keys, repeat, order + 1, columns, blob, np.diff(offsets).astype(np.uint64))
+
+
+def release_memory() -> None:
+  """Gives back to the system what pyarrow's allocator kept after a build (hundreds of MB)."""
+  pa.default_memory_pool().release_unused()
 
 
 _LOADED: dict[str, MetadataLookup] = {}

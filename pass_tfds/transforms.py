@@ -104,6 +104,8 @@ class BuildLookupFn(beam.DoFn):
       with archives.open_file(csv_path) as stream:
         lookup, stats = metadata_lookup.build(stream, posixpath.basename(csv_path))
       data = lookup.to_bytes()
+      del lookup
+      metadata_lookup.release_memory()
       crc = google_crc32c.value(data)
       shard_files.write_bytes(path, data)
       shard_files.write_json(sidecar, {

