@@ -251,11 +251,34 @@ for _digit, _value in zip(b"0123456789abcdefABCDEF", list(range(16)) + list(rang
   _NIBBLES[_digit] = _value
 
 
+class _Rejoined(io.RawIOBase):
+  """A stream whose first bytes were already read, with them put back."""
+
+  def __init__(self, head: bytes, stream: IO[bytes]):
+    super().__init__()
+    self._head, self._stream = head, stream
+
+  def readable(self) -> bool:
+    return True
+
+  def readinto(self, buffer) -> int:
+    if self._head:
+      count = min(len(buffer), len(self._head))
+      buffer[:count], self._head = self._head[:count], self._head[count:]
+      return count
+    data = self._stream.read(len(buffer))
+    buffer[:len(data)] = data
+    return len(data)
+
+
 def _read_table(stream: IO[bytes], source: str) -> pa.Table:
   metadata.read_header(stream, source)
+  first = stream.read(1)
+  if not first:  # A header and no rows: pyarrow calls that an empty file.
+    return pa.table({column: pa.array([], pa.string()) for column in _COLUMNS})
   try:
     table = pa_csv.read_csv(
-        stream,
+        pa.PythonFile(_Rejoined(first, stream), mode="r"),
         read_options=pa_csv.ReadOptions(column_names=list(_COLUMNS), block_size=16 << 20),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
         convert_options=pa_csv.ConvertOptions(

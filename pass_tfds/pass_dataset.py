@@ -142,13 +142,17 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     """{file name: path} of the archives and CSV: a checked manual dir, or downloads."""
     names = self._archive_names + (sources.METADATA_NAME,)
     manual_dir = download_config.manual_dir or tfds_internals.manual_dir(dl_manager)
-    if manual_dir:
+    if not manual_dir:
+      paths = sources.download_files(dl_manager, names)  # TFDS checks them against checksums.tsv.
+      sources.check_metadata_header(paths[sources.METADATA_NAME])
+      return paths
+    manual_dir = os.fspath(manual_dir)
+    # Done once per process: beam_runner.py has usually run them already.
+    source_checks.check_manual_sources(manual_dir, names, self._manual_checksums_path, self._verify)
+    if self._verify == "sha256":  # The one slow check, left to here so that it runs once.
       checksums = sources.read_checksums(self._manual_checksums_path)
-      paths = sources.check_manual_files(os.fspath(manual_dir), names, checksums, self._verify)
-    else:
-      paths = sources.download_files(dl_manager, names)
-    sources.check_metadata_header(paths[sources.METADATA_NAME])
-    return paths
+      return sources.check_manual_files(manual_dir, names, checksums, "sha256")
+    return {name: posixpath.join(manual_dir, name) for name in names}
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     raise NotImplementedError("PassDataset writes its shards itself: see _generate_splits.")

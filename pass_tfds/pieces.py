@@ -41,9 +41,22 @@ class PieceResult:
   digest: shard_files.FileDigest
   span: RangeSpan
   counts: accounting.BuildCounts
-  member_keys: np.ndarray  # KEY_DTYPE: every member named with a usable hash, written or not.
-  written: np.ndarray  # reconcile.WRITTEN_DTYPE, one per record, in record order.
+  sidecar: str  # Where this result is stored, arrays included.
+  # The arrays travel through the pipeline only in the sidecar (`light`, `with_arrays`).
+  member_keys: np.ndarray | None  # KEY_DTYPE: every member named with a usable hash, written or not.
+  written: np.ndarray | None  # reconcile.WRITTEN_DTYPE, one per record, in record order.
   reused: bool = False
+
+  def light(self) -> PieceResult:
+    """Without its arrays: what moves between pipeline steps (megabytes fewer per piece)."""
+    return dataclasses.replace(self, member_keys=None, written=None)
+
+  def with_arrays(self) -> PieceResult:
+    """With its arrays, read back from the sidecar if they were left out."""
+    if self.written is not None:
+      return self
+    stored = PieceResult.from_json(shard_files.read_json(self.sidecar), self.sidecar)
+    return dataclasses.replace(self, member_keys=stored.member_keys, written=stored.written)
 
   @property
   def source_bytes(self) -> int:
@@ -71,7 +84,7 @@ class PieceResult:
     }
 
   @classmethod
-  def from_json(cls, value: dict) -> PieceResult:
+  def from_json(cls, value: dict, sidecar: str) -> PieceResult:
     return cls(
         name=value["name"],
         shard=value["shard"],
@@ -85,6 +98,7 @@ class PieceResult:
         digest=shard_files.FileDigest(value["size"], value["crc32c"]),
         span=RangeSpan(**value["span"]),
         counts=accounting.BuildCounts.from_json(value["counts"]),
+        sidecar=sidecar,
         member_keys=np.frombuffer(base64.b64decode(value["member_keys"]), dtype=image_keys.KEY_DTYPE),
         written=np.frombuffer(base64.b64decode(value["written"]), dtype=reconcile.WRITTEN_DTYPE),
         reused=True,
@@ -208,7 +222,8 @@ def loser_names(result: PieceResult, losers: np.ndarray, archive_size: int) -> l
 
 
 def without_losers(
-    result: PieceResult, losers: np.ndarray, names: list[str], path: str, digest: shard_files.FileDigest
+    result: PieceResult, losers: np.ndarray, names: list[str], path: str, digest: shard_files.FileDigest,
+    sidecar: str,
 ) -> PieceResult:
   """The result of a piece after the records at `losers` (members `names`) were dropped."""
   counts = accounting.BuildCounts.from_json(result.counts.to_json())
@@ -222,6 +237,6 @@ def without_losers(
   keep = np.ones(len(result.written), dtype=bool)
   keep[losers] = False
   return dataclasses.replace(
-      result, path=path, records=int(keep.sum()), digest=digest, counts=counts,
+      result, path=path, records=int(keep.sum()), digest=digest, counts=counts, sidecar=sidecar,
       written=result.written[keep], reused=False,
   )

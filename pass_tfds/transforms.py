@@ -103,7 +103,7 @@ class BuildLookupFn(beam.DoFn):
     else:
       with archives.open_file(csv_path) as stream:
         lookup, stats = metadata_lookup.build(stream, posixpath.basename(csv_path))
-      data = lookup.to_bytes()
+      data, keys = lookup.to_bytes(), len(lookup)
       del lookup
       metadata_lookup.release_memory()
       crc = google_crc32c.value(data)
@@ -112,7 +112,7 @@ class BuildLookupFn(beam.DoFn):
           "source": source, "size": len(data), "crc32c": crc, "stats": dataclasses.asdict(stats),
       })
       digest = f"{crc:08x}"
-      _LOG.info("Metadata lookup: %d rows, %d keys, %.1f MB.", stats.rows, len(lookup), len(data) / 1e6)
+      _LOG.info("Metadata lookup: %d rows, %d keys, %.1f MB.", stats.rows, keys, len(data) / 1e6)
     self._rows.inc(stats.rows)
     yield LookupInfo(path, digest, stats)
 
@@ -149,7 +149,7 @@ class WritePieceFn(beam.DoFn):
       return None
     if shard_files.digest_of(stored["path"]) != shard_files.FileDigest(stored["size"], stored["crc32c"]):
       return None
-    return PieceResult.from_json(stored)
+    return PieceResult.from_json(stored, self._settings.sidecar_path(piece.name))
 
   def process(self, piece: Piece, lookup_info: LookupInfo):
     fingerprint = f"{self._settings.fingerprint}|lookup:{lookup_info.digest}"
@@ -166,7 +166,8 @@ class WritePieceFn(beam.DoFn):
       result = PieceResult(
           piece.name, piece.shard, piece.archive.name, piece.archive.index, piece.archive.path,
           piece.start, piece.end,
-          path, len(written), digest, writer.span, writer.counts, writer.member_keys(), written,
+          path, len(written), digest, writer.span, writer.counts, self._settings.sidecar_path(piece.name),
+          writer.member_keys(), written,
       )
       shard_files.write_json(self._settings.sidecar_path(piece.name), result.to_json(fingerprint))
       self._written_pieces.inc()
@@ -175,13 +176,14 @@ class WritePieceFn(beam.DoFn):
     _count_result(result)
     self._source_bytes.inc(result.source_bytes)
     _LOG.info("%s piece %s: %d images.", "Reused" if result.reused else "Wrote", piece.name, result.records)
-    yield result
+    yield result.light()
 
 
 def find_losers(results: list[PieceResult]):
   """(piece result, record positions to drop) for each piece holding a later copy of a hash."""
   losers = reconcile.duplicate_losers(
-      reconcile.PieceRecords(result.shard, result.archive_index, result.written) for result in results
+      reconcile.PieceRecords(result.shard, result.archive_index, result.with_arrays().written)
+      for result in results
   )
   by_shard = {result.shard: result for result in results}
   for shard, positions in sorted(losers.items()):
@@ -196,13 +198,14 @@ class DropLosersFn(beam.DoFn):
 
   def process(self, result_and_losers: tuple[PieceResult, np.ndarray]):
     result, losers = result_and_losers
+    result = result.with_arrays()
     tag = f"{google_crc32c.value(np.asarray(losers, dtype=np.int64).tobytes()):08x}"
     name = f"{result.name}.without-duplicates-{tag}"
     path = self._settings.piece_path(name)
     sidecar = self._settings.sidecar_path(name)
     stored = shard_files.read_json(sidecar)
     if stored and shard_files.digest_of(path) == shard_files.FileDigest(stored["size"], stored["crc32c"]):
-      fixed = PieceResult.from_json(stored)
+      fixed = PieceResult.from_json(stored, sidecar)
     else:
       dropped = set(int(position) for position in losers)
       records = (
@@ -211,11 +214,11 @@ class DropLosersFn(beam.DoFn):
       )
       digest = shard_files.write_shard(path, records, self._settings.file_format)
       names = loser_names(result, losers, shard_files.file_size(result.archive_path))
-      fixed = without_losers(result, np.asarray(losers), names, path, digest)
+      fixed = without_losers(result, np.asarray(losers), names, path, digest, sidecar)
       shard_files.write_json(sidecar, fixed.to_json(fingerprint="without-duplicates"))
     _count_result(result, sign=-1)
     _count_result(fixed)
-    yield dataclasses.replace(fixed, name=result.name)
+    yield dataclasses.replace(fixed, name=result.name).light()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,12 +241,12 @@ def _csv_side(counts: accounting.BuildCounts, results: list[PieceResult], lookup
   counts.unusable_hash_rows = stats.unusable_hash_rows
   counts.unusable_hash_examples = list(stats.unusable_hash_examples)
   lookup = metadata_lookup.load_once(lookup_info.path, shard_files.read_bytes)
-  empty = np.empty(0, dtype=image_keys.KEY_DTYPE)
-  placement = reconcile.place_metadata(
-      lookup.keys(),
-      np.concatenate([empty] + [result.member_keys for result in results]),
-      np.concatenate([empty] + [result.written[["hi", "lo"]].astype(image_keys.KEY_DTYPE) for result in results]),
-  )
+  member_keys, written_keys = [np.empty(0, dtype=image_keys.KEY_DTYPE)], [np.empty(0, dtype=image_keys.KEY_DTYPE)]
+  for result in results:  # One piece's arrays at a time.
+    full = result.with_arrays()
+    member_keys.append(full.member_keys)
+    written_keys.append(full.written[["hi", "lo"]].astype(image_keys.KEY_DTYPE))
+  placement = reconcile.place_metadata(lookup.keys(), np.concatenate(member_keys), np.concatenate(written_keys))
   counts.metadata_rows_without_member = placement.rows_without_member
   counts.metadata_rows_of_skipped_images = placement.rows_of_skipped_images
   counts.images_with_metadata = placement.images_with_metadata
