@@ -9,8 +9,8 @@ again.
 
 from __future__ import annotations
 
-import dataclasses
 import base64
+import dataclasses
 from typing import Callable, Iterator
 
 import numpy as np
@@ -122,14 +122,12 @@ class PieceWriter:
       lookup: MetadataLookup,
       prepare: Callable[[bytes], images.PreparedImage],
       strict: bool,
-      on_skip: Callable[[str], None] = lambda reason: None,
       read_size: int = tar_stream.READ_SIZE,
   ):
     self._piece = piece
     self._lookup = lookup
     self._prepare = prepare
     self._strict = strict
-    self._on_skip = on_skip
     self._read_size = read_size
     self.counts = accounting.BuildCounts()
     self.span = RangeSpan()
@@ -145,7 +143,6 @@ class PieceWriter:
   def _skip(self, member: str, reason: str, detail: str) -> None:
     fail_if_strict(self._strict, self._piece.archive.name, member, reason, detail)
     self.counts.add_skipped(self._piece.archive.name, member, reason)
-    self._on_skip(reason)
 
   def records(self) -> Iterator[bytes]:
     """The piece's serialized examples, in archive order; `span` is set once exhausted."""
