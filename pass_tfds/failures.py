@@ -78,5 +78,15 @@ def describe(error: BaseException, disk_full: Callable[[str | None], str]) -> Fa
     if kind == "enospc":
       return Failure(disk_full(None), USAGE, True)
     return Failure("interrupted; run the same command to resume.", INTERRUPTED, True)
-  first = (str(error).strip().splitlines() or [""])[0][:300]
-  return Failure(f"the build failed: {type(error).__name__}: {first}", FAILED, False)
+  return Failure(f"the build failed: {_last_error_line(error)}", FAILED, False)
+
+
+def _last_error_line(error: BaseException) -> str:
+  """`Type: message` of the innermost error: Beam wraps a worker's traceback in its own text."""
+  text = str(error)
+  lines = [line.strip() for line in text.splitlines()
+           if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b.*:", line.strip())]
+  if lines:
+    return lines[-1].split(" [while running", 1)[0][:300]
+  first = (text.strip().splitlines() or [""])[0][:300]
+  return f"{type(error).__name__}: {first}"

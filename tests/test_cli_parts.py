@@ -191,3 +191,12 @@ def test_failures_are_recognised_by_type_then_by_beam_text():
   assert failures.describe(KeyboardInterrupt(), disk_full).exit_code == 130
   other = failures.describe(ValueError("odd\nmore"), disk_full)
   assert other.exit_code == 1 and other.message == "the build failed: ValueError: odd"
+
+
+def test_an_unexpected_worker_error_is_named_by_its_innermost_line():
+  wrapped = RuntimeError(
+      "Traceback (most recent call last):\n  File \"x.py\", line 1, in f\n"
+      "ZeroDivisionError: division by zero [while running 'BuildTrain/WritePieces']\n"
+  )
+  failure = failures.describe(wrapped, lambda path: "")
+  assert failure.message == "the build failed: ZeroDivisionError: division by zero"
