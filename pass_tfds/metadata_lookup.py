@@ -18,7 +18,7 @@ import bisect
 import dataclasses
 import io
 import threading
-from typing import IO, Callable
+from typing import IO, Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -271,27 +271,28 @@ class _Rejoined(io.RawIOBase):
     return len(data)
 
 
-def _read_table(stream: IO[bytes], source: str) -> pa.Table:
+def _batches(stream: IO[bytes], source: str) -> Iterator[pa.RecordBatch]:
+  """The data rows as record batches of string columns, read front to back (bounded memory)."""
   metadata.read_header(stream, source)
   first = stream.read(1)
   if not first:  # A header and no rows: pyarrow calls that an empty file.
-    return pa.table({column: pa.array([], pa.string()) for column in _COLUMNS})
+    return
   try:
-    table = pa_csv.read_csv(
+    reader = pa_csv.open_csv(
         pa.PythonFile(_Rejoined(first, stream), mode="r"),
-        read_options=pa_csv.ReadOptions(column_names=list(_COLUMNS), block_size=16 << 20),
+        read_options=pa_csv.ReadOptions(column_names=list(_COLUMNS), block_size=8 << 20),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
         convert_options=pa_csv.ConvertOptions(
             column_types={column: pa.string() for column in _COLUMNS}, null_values=[],
             strings_can_be_null=False, quoted_strings_can_be_null=False,
         ),
     )
+    yield from reader
   except (pa.ArrowInvalid, UnicodeDecodeError) as error:
     raise MetadataFormatError(
         f"{source}: cannot be read as PASS's UTF-8 CSV of 7 columns ({str(error).splitlines()[0]})."
         f" The file is damaged: re-download pass_metadata.csv from {zenodo.RECORD_URL}."
     ) from error
-  return table.combine_chunks()
 
 
 def _keys(hashes: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -395,53 +396,77 @@ def _coordinates(values: pa.Array, limit: float) -> tuple[np.ndarray, np.ndarray
   return degrees, invalid
 
 
-def build(stream: IO[bytes], source: str) -> tuple[MetadataLookup, CsvStats]:
-  """Reads the CSV once and returns its lookup; raises `MetadataFormatError` on a bad file.
+@dataclasses.dataclass
+class _Columns:
+  """One batch's rows with a usable hash, parsed into compact columns."""
 
-  Columnar (pyarrow's CSV reader and compute functions, numpy), so that the
-  one step that must see every row takes seconds; rows the vectorized path
-  cannot decide exactly go through `metadata`'s own parsers. Gives the same
-  lookup as `build_by_rows` (tested).
-  """
-  table = _read_table(stream, source)
-  stats = CsvStats(rows=table.num_rows)
-  keys, usable = _keys(table.column("hash").chunk(0) if table.num_rows else pa.array([], pa.string()))
-  unusable = np.flatnonzero(~usable)
-  stats.unusable_hash_rows = len(unusable)
-  hashes = table.column("hash")
-  stats.unusable_hash_examples = [
-      f"row {position + 1}: hash {hashes[int(position)].as_py()!r}" for position in unusable[:_EXAMPLES]
-  ]
-  column = {name: (table.column(name).chunk(0) if table.num_rows else pa.array([], pa.string()))
-            for name in ("datetaken", "latitude", "longitude", "unickname")}
-  dates, date_invalid = _dates(column["datetaken"])
-  latitude, latitude_invalid = _coordinates(column["latitude"], 90.0)
-  longitude, longitude_invalid = _coordinates(column["longitude"], 180.0)
+  rows: np.ndarray  # 1-based row numbers.
+  hi: np.ndarray
+  lo: np.ndarray
+  date: np.ndarray
+  latitude: np.ndarray
+  longitude: np.ndarray
+  flags: np.ndarray
+  names: pa.Array
+
+
+def _parse_batch(batch: pa.RecordBatch, first_row: int, stats: CsvStats) -> _Columns:
+  keys, usable = _keys(batch.column("hash"))
+  hashes = batch.column("hash")
+  for position in np.flatnonzero(~usable):
+    stats.unusable_hash_rows += 1
+    if len(stats.unusable_hash_examples) < _EXAMPLES:
+      stats.unusable_hash_examples.append(f"row {first_row + position}: hash {hashes[int(position)].as_py()!r}")
+  dates, date_invalid = _dates(batch.column("datetaken"))
+  latitude, latitude_invalid = _coordinates(batch.column("latitude"), 90.0)
+  longitude, longitude_invalid = _coordinates(batch.column("longitude"), 180.0)
   half = np.isnan(latitude) != np.isnan(longitude)  # Half a position is no position.
   latitude_invalid |= half & ~np.isnan(latitude)
   longitude_invalid |= half & ~np.isnan(longitude)
   latitude[half] = longitude[half] = np.nan
   flags = (_DATE_INVALID * date_invalid | _GPS_INVALID * (latitude_invalid | longitude_invalid)).astype(np.uint8)
-  rows = np.flatnonzero(usable)
-  all_hi, all_lo = keys["hi"][rows], keys["lo"][rows]
-  by_key = np.lexsort((all_lo, all_hi))  # Stable: among equal keys, the first row first.
-  order = rows[by_key]
-  hi, lo = all_hi[by_key], all_lo[by_key]
-  sorted_keys = np.empty(len(order), dtype=image_keys.KEY_DTYPE)
+  keep = np.flatnonzero(usable)
+  return _Columns(
+      rows=keep + first_row, hi=keys["hi"][keep], lo=keys["lo"][keep], date=dates[keep],
+      latitude=latitude[keep].astype(np.float32), longitude=longitude[keep].astype(np.float32),
+      flags=flags[keep], names=pc.take(batch.column("unickname"), pa.array(keep, type=pa.int64())),
+  )
+
+
+def build(stream: IO[bytes], source: str) -> tuple[MetadataLookup, CsvStats]:
+  """Reads the CSV once and returns its lookup; raises `MetadataFormatError` on a bad file.
+
+  Columnar (pyarrow's streaming CSV reader and compute functions, numpy), so
+  that the one step that must see every row takes seconds, in batches so that
+  its memory stays near the lookup's own size; rows the vectorized path cannot
+  decide exactly go through `metadata`'s own parsers. Gives the same lookup as
+  `build_by_rows` (tested).
+  """
+  stats = CsvStats()
+  parts: list[_Columns] = []
+  for batch in _batches(stream, source):
+    parts.append(_parse_batch(batch, stats.rows + 1, stats))
+    stats.rows += batch.num_rows
+  if not parts:
+    parts.append(_parse_batch(pa.record_batch([pa.array([], pa.string())] * len(_COLUMNS), names=list(_COLUMNS)),
+                              1, stats))
+  joined = {field.name: np.concatenate([getattr(part, field.name) for part in parts])
+            for field in dataclasses.fields(_Columns) if field.name != "names"}
+  names = pa.chunked_array([part.names for part in parts], type=pa.string())
+  del parts
+  by_key = np.lexsort((joined["lo"], joined["hi"]))  # Stable: among equal keys, the first row first.
+  hi, lo = joined["hi"][by_key], joined["lo"][by_key]
+  sorted_keys = np.empty(len(by_key), dtype=image_keys.KEY_DTYPE)
   sorted_keys["hi"], sorted_keys["lo"] = hi, lo
-  repeat = np.zeros(len(order), dtype=bool)
+  repeat = np.zeros(len(by_key), dtype=bool)
   repeat[1:] = (hi[1:] == hi[:-1]) & (lo[1:] == lo[:-1])
-  columns = {
-      "date": dates[order],
-      "latitude": latitude[order].astype(np.float32),
-      "longitude": longitude[order].astype(np.float32),
-      "flags": flags[order],
-  }
-  names = pc.take(column["unickname"], pa.array(order, type=pa.int64()))
+  columns = {name: joined[name][by_key] for name in ("date", "latitude", "longitude", "flags")}
+  names = pc.take(names, pa.array(by_key, type=pa.int64())).combine_chunks()
   offsets = np.frombuffer(names.buffers()[1], dtype=np.int32)[names.offset:names.offset + len(names) + 1]
-  blob = np.frombuffer(names.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] if len(names) else np.zeros(
-      0, dtype=np.uint8)
-  return _finish(stats, sorted_keys, repeat, order + 1, columns, blob, np.diff(offsets).astype(np.uint64))
+  blob = (np.frombuffer(names.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] if len(names)
+          else np.zeros(0, dtype=np.uint8))
+  return _finish(stats, sorted_keys, repeat, joined["rows"][by_key], columns, blob,
+                 np.diff(offsets).astype(np.uint64))
 
 
 def release_memory() -> None:

@@ -51,7 +51,7 @@ def check_plain_tars(paths: Iterable[str]) -> None:
   for path in paths:
     if is_remote(path) or not FileSystems.exists(path):
       continue  # Missing files are reported with the others.
-    with archives.open_file(path) as stream:
+    with open(path, "rb") as stream:  # Local only: 8 bytes, not a reader's whole buffer.
       kind = tar_stream.compression_of(stream.read(8))
     if kind:
       raise SourceError(tar_stream.not_plain_tar_message(path, kind))
