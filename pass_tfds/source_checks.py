@@ -8,13 +8,14 @@ for PASS's 152 MB). Each failure names the file and says what to do.
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import posixpath
 from typing import Iterable
 
 from apache_beam.io.filesystems import FileSystems
 
-from pass_tfds import archives, tar_stream, zenodo
+from pass_tfds import archives, metadata, tar_stream, zenodo
 from pass_tfds.errors import MetadataFormatError, SourceError, UsageError
 
 _BLOCK = 4 << 20
@@ -57,16 +58,20 @@ def check_plain_tars(paths: Iterable[str]) -> None:
       raise SourceError(tar_stream.not_plain_tar_message(path, kind))
 
 
-def first_invalid_utf8(path: str) -> tuple[int, int] | None:
+def first_invalid_utf8(path: str, head: list[bytes] | None = None) -> tuple[int, int] | None:
   """(1-based line, byte offset) of the first byte that is not UTF-8; None if all is.
 
   One streaming pass with an incremental decoder: memory stays at one block.
+  The first block is appended to `head` when given, so the header can be
+  checked without reading the file again.
   """
   decoder = codecs.getincrementaldecoder("utf-8")()
   offset, line = 0, 1
   with archives.open_file(path) as stream:
     while True:
       block = stream.read(_BLOCK)
+      if head is not None and offset == 0:
+        head.append(block)
       final = not block
       try:
         decoder.decode(block, final)
@@ -82,9 +87,16 @@ def first_invalid_utf8(path: str) -> tuple[int, int] | None:
       offset += len(block)
 
 
-def check_csv_encoding(path: str) -> None:
+def check_csv(path: str) -> None:
+  """The CSV is UTF-8 from its first byte to its last and starts with PASS's header: one read."""
+  head: list[bytes] = []
+  check_csv_encoding(path, head)
+  metadata.read_header(io.BytesIO(head[0] if head else b""), posixpath.basename(path))
+
+
+def check_csv_encoding(path: str, head: list[bytes] | None = None) -> None:
   """The CSV is UTF-8 from its first byte to its last."""
-  found = first_invalid_utf8(path)
+  found = first_invalid_utf8(path, head)
   if found:
     line, offset = found
     raise MetadataFormatError(
@@ -112,7 +124,5 @@ def check_manual_sources(manual_dir: str, names: tuple[str, ...], checksums_path
   check_plain_tars(path for name, path in paths.items() if name != sources.METADATA_NAME)
   checksums = sources.read_checksums(checksums_path) if verify != "none" else {}
   sources.check_manual_files(manual_dir, names, checksums, "size" if verify == "sha256" else verify)
-  metadata_path = paths[sources.METADATA_NAME]
-  check_csv_encoding(metadata_path)
-  sources.check_metadata_header(metadata_path)
+  check_csv(paths[sources.METADATA_NAME])
   _CHECKED.add(key)
