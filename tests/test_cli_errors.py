@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from pass_tfds import build_lock, cpus, sample, sources
+from pass_tfds import build_lock, cpus, sources, testing
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEAM_RUNNER = os.path.join(REPO, "beam_runner.py")
@@ -46,7 +46,7 @@ def cli(*args: str, manual_dir=None, checksums: bool = True, timeout: float = 30
   if manual_dir is not None:
     command += ["--manual_dir", str(manual_dir)]
     if checksums:
-      command += ["--checksums", os.path.join(str(manual_dir), sample.CHECKSUMS_FILE)]
+      command += ["--checksums", os.path.join(str(manual_dir), testing.CHECKSUMS_FILE)]
   return subprocess.run(command, capture_output=True, text=True, env=_env(**env), cwd=REPO,
                         timeout=timeout, check=False)
 
@@ -71,7 +71,7 @@ def assert_nothing_started(result, data_dir) -> None:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> str:
   out = str(tmp_path_factory.mktemp("corpus"))
-  sample.write_sample(out, 20, image_kb=4, csv_rows=300, processes=1)  # CSV > 8 KB.
+  testing.write_sample(out, 20, image_kb=4, csv_rows=300, processes=1)  # CSV > 8 KB.
   return out
 
 
@@ -83,7 +83,7 @@ def copy_corpus(corpus: str, tmp_path) -> str:
 
 def rewrite_checksum(manual_dir: str, name: str) -> None:
   """Registers a changed file's size (sha256 is not checked with --verify size)."""
-  path = os.path.join(manual_dir, sample.CHECKSUMS_FILE)
+  path = os.path.join(manual_dir, testing.CHECKSUMS_FILE)
   rows = []
   for row in open(path, encoding="utf-8").read().splitlines():
     url, size, sha256, file_name = row.split("\t")
@@ -154,14 +154,14 @@ def test_verbose_shows_the_traceback(corpus, tmp_path):
 
 def test_csv_not_utf8_names_file_line_and_byte_offset(corpus, tmp_path):
   manual = copy_corpus(corpus, tmp_path)
-  path = os.path.join(manual, sample.METADATA_FILE)
+  path = os.path.join(manual, testing.METADATA_FILE)
   data = open(path, "rb").read()
   lines = data.split(b"\n")
   assert len(data) > 8192
   lines[250] = lines[250].replace(b",", b",caf\xe9", 1)  # A latin-1 é, far past the first 8 KB.
   data = b"\n".join(lines)
   open(path, "wb").write(data)
-  rewrite_checksum(manual, sample.METADATA_FILE)
+  rewrite_checksum(manual, testing.METADATA_FILE)
   offset = data.index(b"caf\xe9") + 3
   result = cli("--data_dir", tmp_path / "data", manual_dir=manual)
   line = error_line(result, path, "UTF-8", "line 251", f"byte offset {offset:,}")
@@ -221,7 +221,7 @@ def test_dataflow_without_the_gcp_extra(tmp_path):
 
 def test_strict_error_from_a_multi_processing_worker(tmp_path):
   manual = str(tmp_path / "quirks")
-  sample.write_quirk_corpus(manual)
+  testing.write_quirk_corpus(manual)
   result = cli("--data_dir", tmp_path / "data", "--strict", manual_dir=manual)
   line = error_line(result, "--strict", ".tar", "member")
   assert "full log: " in line
@@ -243,7 +243,7 @@ def small_disk(tmp_path):
 
 def test_disk_full(tmp_path, small_disk):
   manual = str(tmp_path / "corpus")
-  sample.write_sample(manual, 60, image_kb=30, processes=1)  # About 2 MB for a 1 MB disk.
+  testing.write_sample(manual, 60, image_kb=30, processes=1)  # About 2 MB for a 1 MB disk.
   needed = sum(os.path.getsize(os.path.join(manual, name)) for name in sources.ALL_NAMES)
   result = cli("--data_dir", small_disk / "data", manual_dir=manual)
   line = error_line(result, "disk is full", str(small_disk / "data"), "--data_dir")
@@ -252,9 +252,9 @@ def test_disk_full(tmp_path, small_disk):
 
 def test_ctrl_c_says_how_to_resume(tmp_path):
   manual = str(tmp_path / "corpus")
-  sample.write_sample(manual, 1500, image_kb=20, processes=2)
+  testing.write_sample(manual, 1500, image_kb=20, processes=2)
   command = [sys.executable, BEAM_RUNNER, "--data_dir", str(tmp_path / "data"), "--manual_dir",
-             manual, "--checksums", os.path.join(manual, sample.CHECKSUMS_FILE)]
+             manual, "--checksums", os.path.join(manual, testing.CHECKSUMS_FILE)]
   process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=_env(), cwd=REPO, start_new_session=True)
   lock = build_lock.lock_path(str(tmp_path / "data" / "pass_dataset" / "full" / "3.0.0"))
@@ -329,7 +329,7 @@ def test_tfds_build_hint_names_the_environment_variable(corpus, tmp_path):
 def test_tfds_build_uses_the_local_defaults(corpus, tmp_path):
   """No Beam options: the DirectRunner in multi_processing mode, nothing fetched."""
   result = tfds_build(corpus, tmp_path / "data", "--config", "full",
-                      PASS_TFDS_CHECKSUMS=os.path.join(corpus, sample.CHECKSUMS_FILE))
+                      PASS_TFDS_CHECKSUMS=os.path.join(corpus, testing.CHECKSUMS_FILE))
   assert result.returncode == 0, result.stderr[-3000:]
   assert "prism" not in result.stderr.lower(), result.stderr[-3000:]
   assert os.path.exists(tmp_path / "data" / "pass_dataset" / "full" / "3.0.0" / "dataset_info.json")

@@ -77,7 +77,7 @@ def test_jax_extra_runs_the_grain_example(fresh_env):
        f"pass_tfds[jax] @ {wheel.as_uri()}"], work,
       INSTALL_TIMEOUT)
   if not (work / "sample").exists():
-    run([python, "-m", "pass_tfds.sample", "--out", "sample", "--num_images", NUM_IMAGES,
+    run([python, "-m", "pass_tfds.testing", "--out", "sample", "--num_images", NUM_IMAGES,
          "--image_kb", 4, "--processes", 1], work)
   run([python, "beam_runner.py", "--data_dir", "data_ar", "--manual_dir", "sample", "--checksums",
        "sample/checksums.tsv", "--file_format", "array_record"], work)
