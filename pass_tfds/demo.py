@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
   print(f"1/4 Generated a PASS-like sample: {len(manifest.images):,} images in"
         f" {len(manifest.archives)} archives + pass_metadata.csv -> {corpus}", flush=True)
 
-  print("2/4 Building it with Apache Beam (beam_runner.py defaults):", flush=True)
+  print("2/4 Building it with Apache Beam (beam_runner.py: the sample's own checksums, --verify sha256,"
+        " --overwrite; Beam defaults):", flush=True)
   status = cli.main([
       "--data_dir", data_dir, "--manual_dir", corpus,
       "--checksums", os.path.join(corpus, "checksums.tsv"), "--verify", "sha256", "--overwrite",
