@@ -265,7 +265,12 @@ def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: 
   missing = sorted({piece.name for piece in config.pieces} - by_name.keys())
   problems = [f"no result for piece {name}" for name in missing]
   if not missing:
-    problems += reconcile.check_tiling(config.pieces, {result.name: result.span for result in results})
+    damage = reconcile.check_tiling(config.pieces, {result.name: result.span for result in results})
+    if damage:  # A tar chain that breaks where two pieces meet: a damaged archive.
+      raise ArchiveError(
+          "; ".join(damage) + ". Nothing was published. Re-download the archive named"
+          f" ({zenodo.RECORD_URL})."
+      )
   counts = accounting.BuildCounts.merge_all(result.counts for result in results)
   problems += _csv_side(counts, results, lookup_info)
   problems += counts.problems()
