@@ -110,6 +110,11 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     Refuses to reuse a dataset built from other archives (say a one-archive
     trial); overwriting it (`--overwrite`, TFDS's REUSE_CACHE_IF_EXISTS) is fine.
     """
+    if download_config is not None and download_config.max_examples_per_split is not None:
+      raise UsageError(
+          "max_examples_per_split is not supported by pass_dataset: build a trial from one"
+          " archive instead (--archives PASS.0.tar)."
+      )
     overwrite = download_config is not None and download_config.download_mode.overwrite_dataset
     if not overwrite and (epath.Path(self.data_dir) / "dataset_info.json").exists():
       built = tuple(self.info.metadata.get("archives", ()))
@@ -181,11 +186,6 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     included) by shard, which in-memory runners hold in RAM. Here each shard
     is one piece of one archive, read front to back where it is written.
     """
-    if download_config.max_examples_per_split is not None:
-      raise UsageError(
-          "max_examples_per_split is not supported by pass_dataset: build a trial from one"
-          " archive instead (--archives PASS.0.tar)."
-      )
     paths = self._source_paths(dl_manager, download_config)
     self.info.metadata["archives"] = list(self._archive_names)
     self.info.metadata["complete"] = self._archive_names == sources.ARCHIVE_NAMES
