@@ -30,7 +30,7 @@ def test_metrics_match_the_build_report_and_the_manifest(tmp_path):
       "members": len(manifest.expected),
       "written": outcomes[testing.WRITTEN] + outcomes[testing.WRITTEN_REENCODED],
       "metadata_rows": manifest.expected_counts["metadata_rows"],
-      "metadata_rows_without_member": manifest.expected_counts["metadata_rows_without_image"],
+      "metadata_rows_without_member": manifest.expected_counts["metadata_rows_without_member"],
       "images_without_metadata": manifest.expected_counts["images_without_metadata"],
       "written_shards": len([name for name in os.listdir(out) if ".tfrecord-" in name]),
   }

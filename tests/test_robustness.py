@@ -344,7 +344,7 @@ def test_csv_side_counts(quirks, lenient):
   assert report["duplicate_metadata_rows"] == len(keys) - len(set(keys)) == 0
   assert report["unusable_hash_rows"] == keys.count(None)
   assert report["metadata_rows_without_member"] == len(firsts - members)
-  assert report["metadata_rows_without_member"] == manifest.expected_counts["metadata_rows_without_image"]
+  assert report["metadata_rows_without_member"] == manifest.expected_counts["metadata_rows_without_member"]
   assert report["metadata_rows_of_skipped_images"] == len((firsts & members) - written)
   assert report["images_with_metadata"] == len(firsts & written)
   assert "metadata rows:" in result.stdout and "naming no member" in result.stdout

@@ -132,7 +132,7 @@ def test_sample_csv(small):
       assert len(lat.split(".")[1]) <= 6
   assert sum(row[5] == "" for row in rows) > 20  # About 70% without GPS.
   counts = manifest.expected_counts
-  assert counts["metadata_rows"] == 50 and counts["metadata_rows_without_image"] == 0
+  assert counts["metadata_rows"] == 50 and counts["metadata_rows_without_member"] == 0
   assert counts["images_without_metadata"] == 0 and counts["members"] == 50
 
 
@@ -167,7 +167,7 @@ def test_csv_rows_adds_rows_without_images(tmp_path):
   assert all(HASH_RE.match(h) for h in hashes)
   positions = [k for k, h in enumerate(hashes) if h in manifest.images]
   assert positions[-1] - positions[0] > 2500  # Image rows are spread, not appended.
-  assert manifest.expected_counts["metadata_rows_without_image"] == 4980
+  assert manifest.expected_counts["metadata_rows_without_member"] == 4980
   names = {row[1] for row in rows}
   assert any(" " in n for n in names) and any("," in n for n in names)
   assert any(not n.isascii() for n in names) and any('"' in n for n in names)
@@ -338,7 +338,7 @@ def test_quirk_csv(quirks):
   all_hashes = {info["hash"] for info in manifest.images.values()}
   counts = manifest.expected_counts
   assert counts["metadata_rows"] == len(rows)
-  assert len(set(by_hash) - all_hashes) == counts["metadata_rows_without_image"] == 5
+  assert len(set(by_hash) - all_hashes) == counts["metadata_rows_without_member"] == 5
   assert len(written - set(by_hash)) == counts["images_without_metadata"] == 1
   assert set(by_hash) - written == set(by_hash) - all_hashes  # Rows only for written images.
   # Hashes pandas would mangle are members under exactly that name.

@@ -226,7 +226,7 @@ def _quirk_rows(seed: int, members: list[_Member]) -> tuple[list[tuple[str, ...]
   rng.shuffle(rows)
   counts = {
       "metadata_rows": len(rows),
-      "metadata_rows_without_image": len(orphans),
+      "metadata_rows_without_member": len(orphans),
       "images_without_metadata": len(set(written)) - len(with_row),
       "invalid_dates": invalid_dates,
       "invalid_gps": invalid_gps,

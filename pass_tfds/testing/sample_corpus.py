@@ -119,7 +119,7 @@ def write_sample(out_dir: str, num_images: int, *, num_archives: int = 10, seed:
           "skipped": {},
           "non_file_entries": sum(dirs for _, _, dirs in results),
           "metadata_rows": rows,
-          "metadata_rows_without_image": rows - with_row,
+          "metadata_rows_without_member": rows - with_row,
           "images_without_metadata": num_images - with_row,
           "invalid_dates": 0,
           "invalid_gps": 0,
