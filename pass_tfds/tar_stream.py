@@ -168,7 +168,21 @@ class _Window:
       return bytes(view[start - self.base:stop - self.base])
 
   def forget_before(self, offset: int) -> None:
-    """Drops bytes before `offset`; they will never be needed again."""
+    """Drops bytes before `offset`; they will never be needed again.
+
+    An `offset` past what was read (a member's padding, data of an entry that
+    is not read) is reached by reading on and discarding, never by seeking.
+    """
+    end = self.base + len(self._buffer)
+    if offset >= end:
+      self._buffer = bytearray()
+      self.base = end
+      while self.base < offset:
+        chunk = self._stream.read(min(self._read_size, offset - self.base))
+        if not chunk:
+          return
+        self.base += len(chunk)
+      return
     drop = offset - self.base
     if drop > len(self._buffer) // 2 or drop > (64 << 20):
       del self._buffer[:drop]

@@ -200,3 +200,30 @@ def test_member_names_are_classified():
   assert archives.classify_member_name("PASS.0/thumbnail_final.jpg", 5)[1] == accounting.NAME_WITHOUT_HASH
   assert archives.classify_member_name("PASS.0/cdef0123456789abcdef0123456789ab.jpg", 0)[1] == accounting.EMPTY_FILE
   assert archives.classify_member_name("x/EF0123456789ABCDEF0123456789ABCD.JPG", 9)[1] is None
+
+
+def test_data_of_entries_that_are_not_read_is_skipped_in_step(tmp_path):
+  """A non-file entry that carries data (here a FIFO with a size) must not shift the next header."""
+  path = str(tmp_path / "PASS.0.tar")
+  with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as tar:
+    fifo = tarfile.TarInfo("PASS.0/pipe")
+    fifo.type, fifo.size = tarfile.FIFOTYPE, 0
+    tar.addfile(fifo)
+    for i in range(3):
+      info = tarfile.TarInfo(f"PASS.0/{i:032x}.jpg")
+      info.size = 700
+      tar.addfile(info, io.BytesIO(bytes([i]) * 700))
+  data = bytearray(open(path, "rb").read())
+  # Give the FIFO's header a size of 3,000 bytes of data, as if it had some, and make room.
+  header = bytearray(data[:512])
+  header[124:136] = b"%011o\0" % 3000
+  header[148:156] = b" " * 8
+  header[148:156] = b"%06o\0 " % sum(header)
+  fifo_data = (3000 + 511) // 512 * 512
+  with open(path, "wb") as f:
+    f.write(bytes(header) + bytes(fifo_data) + bytes(data[512:]))
+  for read_size in (512, 700, 1 << 16):
+    read, span = _read(path, 0, os.path.getsize(path), read_size=read_size)
+    assert [(m.kind, m.data[:1]) for m in read] == [
+        (tar_stream.OTHER, b"")] + [(tar_stream.REGULAR, bytes([i])) for i in range(3)], read_size
+    assert span.end_of_archive is not None
