@@ -32,6 +32,9 @@ NOISE = re.compile(
     r"|apitools not found, and bigquery client libraries"
     r"|Logging handler created\."
     r"|\[while running '"  # Beam's log line for a failed step: the error line says it better.
+    # The build's own per-step INFO lines (lookup built, piece written): the progress line
+    # and the summary say it for a person; the log file keeps them.
+    r"|^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO "
 )
 _TRACEBACK = "Traceback (most recent call last):"
 _CHAINS = (
