@@ -146,7 +146,7 @@ def digest_of(path: str) -> FileDigest | None:
 def file_size(path: str) -> int | None:
   try:
     return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
-  except (IndexError, OSError, Exception):  # pylint: disable=broad-except  (Beam raises its own)
+  except Exception:  # pylint: disable=broad-except  (missing: Beam raises its own error types)
     return None
 
 
