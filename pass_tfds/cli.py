@@ -22,7 +22,7 @@ import time
 import traceback
 from typing import Any, Sequence
 
-from pass_tfds import beam_defaults, failures, flag_checks, plan, source_checks, sources
+from pass_tfds import beam_defaults, failures, flag_checks, gc_tuning, plan, source_checks, sources
 from pass_tfds.console import Console
 from pass_tfds.errors import UsageError
 from pass_tfds.progress import Progress
@@ -277,6 +277,7 @@ def _mute_on_ctrl_c(console: Console) -> None:
 def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
   """Runs a build; every failure ends as one `error:` line on stderr (exit 2, 130 or 1)."""
   argv = list(sys.argv[1:] if argv is None else argv)
+  gc_tuning.freeze_objects_alive_now()  # Beam and TFDS are imported by now.
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   console = Console(verbose="--verbose" in argv)
   context: dict[str, Any] = {}

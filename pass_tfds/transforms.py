@@ -30,7 +30,7 @@ from apache_beam.metrics import Metrics
 import google_crc32c
 import numpy as np
 
-from pass_tfds import accounting, archives, image_keys, images, metadata_lookup, reconcile, shard_files
+from pass_tfds import accounting, archives, gc_tuning, image_keys, images, metadata_lookup, reconcile, shard_files
 from pass_tfds import tar_stream, zenodo
 from pass_tfds.errors import AccountingError, ArchiveError, MetadataFormatError
 from pass_tfds.pieces import SIDECAR_VERSION, PieceResult, PieceWriter, loser_names, without_losers
@@ -141,6 +141,7 @@ class WritePieceFn(beam.DoFn):
     self._source_bytes = Metrics.counter(_NS, "source_bytes")
 
   def setup(self):
+    gc_tuning.freeze_objects_alive_now()  # Workers start with the imports done.
     self._prepare = self._settings.prepare()
 
   def _reusable(self, piece: Piece, fingerprint: str) -> PieceResult | None:
