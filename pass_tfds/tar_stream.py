@@ -140,32 +140,65 @@ def _pax_records(data: bytes) -> dict[str, str]:
 
 
 class _Window:
-  """A forward-only window on a stream: bytes from `base` up to what was read so far."""
+  """A forward-only window on a stream: bytes from `base` up to what was read so far.
+
+  The bytes live in one buffer that is reused, read into and compacted in
+  place, so a piece touches the same memory throughout instead of asking the
+  allocator (and the kernel) for fresh pages for every large read.
+  """
 
   def __init__(self, stream: IO[bytes], start: int, end: int, file_size: int, read_size: int):
     stream.seek(start)
     self._stream = stream
-    self._buffer = bytearray()
-    self.base = start  # File offset of self._buffer[0].
+    self._readinto = getattr(stream, "readinto", None)
+    self._buffer = bytearray(2 * read_size)
+    self._view = memoryview(self._buffer)
+    self._lo = 0  # self._buffer[self._lo:self._hi] holds the file's bytes from `base` on.
+    self._hi = 0
+    self.base = start
     self._bulk_until = min(end + BLOCK, file_size)  # Past it, read only what is asked for.
     self.file_size = file_size
     self._read_size = read_size
 
+  def _read_at_most(self, size: int) -> int:
+    """Reads up to `size` bytes into the buffer at `_hi` (room made by the caller); 0 at end of file."""
+    target = self._view[self._hi:self._hi + size]
+    if self._readinto is not None:
+      return self._readinto(target) or 0
+    chunk = self._stream.read(size)
+    target[:len(chunk)] = chunk
+    return len(chunk)
+
+  def _make_room(self, size: int) -> None:
+    """Makes `size` free bytes after `_hi`: moves the held bytes to the front, or grows."""
+    if self._hi + size <= len(self._buffer):
+      return
+    held = self._hi - self._lo
+    if held + size > len(self._buffer):  # A member larger than the buffer: rare.
+      bigger = bytearray(max(2 * len(self._buffer), held + size))
+      bigger[:held] = self._view[self._lo:self._hi]
+      self._view.release()
+      self._buffer, self._view = bigger, memoryview(bigger)
+    else:
+      self._view[:held] = self._view[self._lo:self._hi]
+    self._lo, self._hi = 0, held
+
   def ensure(self, stop: int) -> bool:
     """Reads forward until the window holds bytes up to `stop`; False at end of file."""
     stop = min(stop, self.file_size)
-    while (have := self.base + len(self._buffer)) < stop:
-      chunk = self._stream.read(max(stop - have, min(self._read_size, self._bulk_until - have)))
-      if not chunk:
+    while (have := self.base + self._hi - self._lo) < stop:
+      size = max(stop - have, min(self._read_size, self._bulk_until - have))
+      self._make_room(size)
+      got = self._read_at_most(size)
+      if not got:
         return False
-      self._buffer += chunk
+      self._hi += got
     return True
 
   def get(self, start: int, stop: int) -> bytes:
-    if not self.ensure(stop) or self.base + len(self._buffer) < stop:
+    if not self.ensure(stop) or self.base + self._hi - self._lo < stop:
       raise EOFError(start)
-    with memoryview(self._buffer) as view:
-      return bytes(view[start - self.base:stop - self.base])
+    return bytes(self._view[self._lo + start - self.base:self._lo + stop - self.base])
 
   def forget_before(self, offset: int) -> None:
     """Drops bytes before `offset`; they will never be needed again.
@@ -173,20 +206,18 @@ class _Window:
     An `offset` past what was read (a member's padding, data of an entry that
     is not read) is reached by reading on and discarding, never by seeking.
     """
-    end = self.base + len(self._buffer)
-    if offset >= end:
-      self._buffer = bytearray()
-      self.base = end
-      while self.base < offset:
-        chunk = self._stream.read(min(self._read_size, offset - self.base))
-        if not chunk:
-          return
-        self.base += len(chunk)
+    end = self.base + self._hi - self._lo
+    if offset < end:
+      self._lo += max(0, offset - self.base)
+      self.base = max(self.base, offset)
       return
-    drop = offset - self.base
-    if drop > len(self._buffer) // 2 or drop > (64 << 20):
-      del self._buffer[:drop]
-      self.base = offset
+    self._lo = self._hi = 0
+    self.base = end
+    while self.base < offset:
+      got = self._read_at_most(min(len(self._buffer), offset - self.base))
+      if not got:
+        return
+      self.base += got
 
 
 class RangeReader:

@@ -184,6 +184,10 @@ def test_reads_only_go_forward_in_large_requests(tmp_path):
       self.requests.append(size)
       return super().read(size)
 
+    def readinto(self, buffer):
+      self.requests.append(len(buffer))
+      return super().readinto(buffer)
+
   size = os.path.getsize(path)
   stream = Recording(path, "rb")
   list(tar_stream.RangeReader(stream, "PASS.0.tar", size, 0, size, read_size=1 << 20))
