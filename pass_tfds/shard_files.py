@@ -75,21 +75,16 @@ def temporary_name(path: str) -> str:
 
 
 def _write_tfrecords(path: str, records: Iterable[bytes]) -> FileDigest:
-  crc, size, pending = 0, 0, bytearray()
+  # Each part goes to the stream as it is: the stream buffers the small frames,
+  # and a record (an image) is copied once, into the file.
+  crc, size = 0, 0
   with _create(path) as stream:
     for record in records:
       head, tail = tfrecord_frame(record)
-      pending += head
-      pending += record
-      pending += tail
-      if len(pending) >= _FLUSH_AT:
-        crc = google_crc32c.extend(crc, bytes(pending))
-        size += len(pending)
-        stream.write(pending)
-        pending = bytearray()
-    crc = google_crc32c.extend(crc, bytes(pending))
-    size += len(pending)
-    stream.write(pending)
+      for part in (head, record, tail):
+        crc = google_crc32c.extend(crc, part)
+        stream.write(part)
+      size += len(head) + len(record) + len(tail)
   return FileDigest(size, crc)
 
 
