@@ -82,16 +82,23 @@ class _Entry:
   def __init__(self, name: str, kind: int):
     self.key = _delimited(_ENTRY, name.encode("utf-8"))
     self.kind = bytes((kind,))
+    self._small: dict[int, bytes] = {}  # Prefixes of the short values most features have.
 
-  def bytes_of(self, value: bytes) -> bytes:
-    size = len(value)
-    listed = b"\x0a" + (_ONE_BYTE[size] if size < 128 else _varint(size)) + value  # `value`: field 1.
-    size = len(listed)
-    feature = self.kind + (_ONE_BYTE[size] if size < 128 else _varint(size)) + listed
-    size = len(feature)
-    inner = self.key + b"\x12" + (_ONE_BYTE[size] if size < 128 else _varint(size)) + feature
-    size = len(inner)
-    return b"\x0a" + (_ONE_BYTE[size] if size < 128 else _varint(size)) + inner
+  def prefix(self, size: int) -> bytes:
+    """The entry's bytes before a value of `size` bytes: lengths only, so the value is copied once."""
+    if size < 1024:
+      known = self._small.get(size)
+      if known is None:
+        known = self._small[size] = self._prefix(size)
+      return known
+    return self._prefix(size)
+
+  def _prefix(self, size: int) -> bytes:
+    listed = _varint(size)
+    feature = _varint(1 + len(listed) + size)
+    inner = _varint(1 + len(feature) + 1 + len(listed) + size)
+    entry = _varint(len(self.key) + 1 + len(inner) + 1 + len(feature) + 1 + len(listed) + size)
+    return b"\x0a" + entry + self.key + b"\x12" + inner + self.kind + feature + b"\x0a" + listed
 
 
 _PASS_ENTRIES = {
@@ -115,17 +122,20 @@ def serialize_pass_example(
   for the values `features.example_values` gives.
   """
   entries = _PASS_ENTRIES
-  body = b"".join((
-      entries["creator_username"].bytes_of(metadata.creator_username.encode("utf-8") if metadata else b""),
-      entries["date_taken"].bytes_of(metadata.date_taken.encode("utf-8") if metadata else b""),
-      entries["gps_latitude"].bytes_of(_FLOAT.pack(metadata.gps_latitude) if metadata else _NAN),
-      entries["gps_longitude"].bytes_of(_FLOAT.pack(metadata.gps_longitude) if metadata else _NAN),
-      entries["hash"].bytes_of(image_hash.encode("utf-8")),
-      entries["image"].bytes_of(image.data),
-      entries["original_height"].bytes_of(_varint(image.original_height)),
-      entries["original_width"].bytes_of(_varint(image.original_width)),
-  ))
-  return b"\x0a" + _varint(len(body)) + body
+  parts = []
+  for name, value in (
+      ("creator_username", metadata.creator_username.encode("utf-8") if metadata else b""),
+      ("date_taken", metadata.date_taken.encode("utf-8") if metadata else b""),
+      ("gps_latitude", _FLOAT.pack(metadata.gps_latitude) if metadata else _NAN),
+      ("gps_longitude", _FLOAT.pack(metadata.gps_longitude) if metadata else _NAN),
+      ("hash", image_hash.encode("utf-8")),
+      ("image", image.data),
+      ("original_height", _varint(image.original_height)),
+      ("original_width", _varint(image.original_width)),
+  ):
+    parts.append(entries[name].prefix(len(value)))
+    parts.append(value)
+  return b"".join((b"\x0a", _varint(sum(map(len, parts))), *parts))
 
 
 def serialize_pass_example_slowly(
