@@ -32,8 +32,10 @@ from pass_tfds import tfds_internals
 TFRECORD = "tfrecord"
 ARRAY_RECORD = "array_record"
 _MASK_DELTA = 0xA282EAD8
-_COPY_BLOCK = 16 << 20
-_FLUSH_AT = 8 << 20
+# Blocks of 1 MiB are reused by the allocator; 16 MiB ones were fresh pages each
+# time (verifying a reused piece ran at 0.9 GB/s instead of 4). A gs:// reader
+# still fetches 16 MiB per request and serves these from its buffer.
+_COPY_BLOCK = 1 << 20
 
 
 def masked_crc32c(data: bytes) -> int:
