@@ -1132,7 +1132,7 @@ def build_report(bench: Bench, sizes: dict[str, CorpusSpec], facts: dict[str, An
 # Main
 
 
-SECTIONS = ("builds", "full", "gcs", "cold", "resume")
+SECTIONS = ("builds", "full", "gcs", "cold", "resume", "resume_full")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -1154,7 +1154,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
   parser.add_argument("--sections", default=",".join(SECTIONS),
                       help="comma-separated subset of " + ",".join(SECTIONS) + " (default all):"
                       " `builds` = the 8k/24k throughput, memory and determinism runs; the others"
-                      " are the full count, gs:// bytes, cold page cache and resume scenarios")
+                      " are the full count, gs:// bytes, cold page cache and resume scenarios"
+                      " (resume_full: on the full-count corpus)")
   args = parser.parse_args(argv)
   args.sections = [part.strip() for part in args.sections.split(",") if part.strip()]
   unknown = sorted(set(args.sections) - set(SECTIONS))
@@ -1196,9 +1197,11 @@ def wait_for_idle(limit: float) -> None:
     time.sleep(15)
 
 
-def run_resume(bench: Bench, spec: CorpusSpec, corpus: str, range_mb: int) -> dict[str, Any]:
-  """Clean build; the same build SIGKILLed half way, then rerun into the same folder."""
-  extra = ("--range_mb", str(range_mb))
+def run_resume(bench: Bench, spec: CorpusSpec, corpus: str, range_mb: int | None) -> dict[str, Any]:
+  """Clean build; the same build SIGKILLed half way, then rerun into the same folder.
+
+  `range_mb` None: the default pieces."""
+  extra = ("--range_mb", str(range_mb)) if range_mb else ()
   clean = bench.run(OURS, spec, corpus, 0, role="resume_clean", extra=extra, keep=True)
   label = f"{OURS.key}-{spec.name}-r0-resume_killed"
   data_dir = os.path.join(bench.builds, label)
@@ -1264,6 +1267,9 @@ def run_issue_scenarios(bench: Bench, sizes: dict[str, CorpusSpec], corpora: dic
     print("Resume after SIGKILL:", flush=True)
     extras["resume"] = run_resume(bench, sizes["resume"], corpora[sizes["resume"]],
                                   resume_range_mb(args))
+  if "resume_full" in args.sections:
+    print("Resume after SIGKILL, full count:", flush=True)
+    extras["resume_full"] = run_resume(bench, full, corpora[full], None)
 
 
 def run_cold(bench: Bench, cold: CorpusSpec, corpus: str) -> None:

@@ -53,6 +53,40 @@ def _f(value: float | None, digits: int = 1, suffix: str = "") -> str:
   return "n/a" if value is None else f"{value:,.{digits}f}{suffix}"
 
 
+RESUME_KEYS = ("resume", "resume_full")  # 24k with a small range; the full count with defaults.
+
+
+def _range_text(resume: dict[str, Any]) -> str:
+  return f"--range_mb {resume['range_mb']}" if resume.get("range_mb") else "default pieces"
+
+
+def _resume_targets(target: Callable[..., None], resume: dict[str, Any]) -> float | None:
+  """The resume rows for one scenario; returns rerun / clean."""
+  if not resume:
+    target("resume", "not run", None)
+    return None
+  ratio = _ratio(resume.get("rerun_wall_s"), resume.get("clean_wall_s"))
+  what = f"resume ({resume.get('images', 0):,} images, {_range_text(resume)})"
+  target(f"{what}: rerun after SIGKILL / clean build wall <= {RESUME_MAX_RATIO}",
+         f"{_f(resume.get('rerun_wall_s'), 2)} s / {_f(resume.get('clean_wall_s'), 2)} s ="
+         f" {_f(ratio, 2)}", None if ratio is None else ratio <= RESUME_MAX_RATIO)
+  kill = resume.get("kill", {})
+  reused_ok = bool(resume.get("reused_pieces")) and resume.get("reused_pieces", 0) >= kill.get("sidecars_at_kill", 0)
+  target(f"{what}: the rerun's summary says pieces were reused (at least the sidecars at the kill)",
+         f"{resume.get('reused_pieces')} reused; {kill.get('sidecars_at_kill')} of"
+         f" {kill.get('planned_pieces')} pieces had sidecars at the kill ({_f(kill.get('at_s'), 1)} s)",
+         reused_ok)
+  same = resume.get("compare") or {}
+  target(f"{what}: same records, same shards, same order as a clean build",
+         f"{same.get('records', 0):,} records in {same.get('shards', 0)} shards,"
+         f" {same.get('mismatches')} mismatches", bool(same.get("identical")))
+  left = resume.get("leftovers") or {}
+  target(f"{what}: no incomplete.* folder remains",
+         f"incomplete: {left.get('incomplete') or 'none'}; partial_*: {left.get('partial') or 'none'}",
+         None if not left else not left.get("incomplete"))
+  return ratio
+
+
 def compute(get: Callable[[str, Any, str], dict | None], specs: dict[str, Any],
             extras: dict[str, Any]) -> dict[str, Any]:
   """`get(kind_key, spec, role)` -> the median summary row (or None);
@@ -133,36 +167,17 @@ def compute(get: Callable[[str, Any, str], dict | None], specs: dict[str, Any],
          + f"; ratio {_f(cold_ratio, 2)}", None if cold_ratio is None else cold_ratio <= COLD_MAX_RATIO)
 
   # Resume ------------------------------------------------------------------------
-  resume = extras.get("resume") or {}
-  resume_ratio = _ratio(resume.get("rerun_wall_s"), resume.get("clean_wall_s"))
-  target(f"resume ({resume.get('images', 0):,} images, --range_mb {resume.get('range_mb')}): rerun"
-         f" after SIGKILL / clean build wall <= {RESUME_MAX_RATIO}",
-         f"{_f(resume.get('rerun_wall_s'), 2)} s / {_f(resume.get('clean_wall_s'), 2)} s ="
-         f" {_f(resume_ratio, 2)}", None if resume_ratio is None else resume_ratio <= RESUME_MAX_RATIO)
-  if resume:
-    kill = resume.get("kill", {})
-    reused_ok = bool(resume.get("reused_pieces")) and resume.get("reused_pieces", 0) >= kill.get("sidecars_at_kill", 0)
-    target("resume: the rerun's summary says pieces were reused (at least the sidecars at the kill)",
-           f"{resume.get('reused_pieces')} reused; {kill.get('sidecars_at_kill')} of"
-           f" {kill.get('planned_pieces')} pieces had sidecars at the kill ({_f(kill.get('at_s'), 1)} s)",
-           reused_ok)
-    same = resume.get("compare") or {}
-    target("resume: same records, same shards, same order as a clean build",
-           f"{same.get('records', 0):,} records in {same.get('shards', 0)} shards,"
-           f" {same.get('mismatches')} mismatches", bool(same.get("identical")))
-    left = resume.get("leftovers") or {}
-    target("resume: no incomplete.* folder remains",
-           f"incomplete: {left.get('incomplete') or 'none'}; partial_*: {left.get('partial') or 'none'}",
-           None if not left else not left.get("incomplete"))
-  else:
-    target("resume", "not run", None)
+  resume_ratios = {}
+  for key in RESUME_KEYS:
+    resume_ratios[key] = _resume_targets(target, extras.get(key) or {})
 
   return {"full_count": full_rows, "gcs": gcs_rows, "gcs_full_note": extras.get("gcs_full_note"),
           "cold": {key: row and {"wall_s": row["wall_s"], "walls": row["walls"], "cpu_s": row["cpu_s"],
                                  "peak_rss_sum_mb": row["peak_rss_sum_mb"], "runs": row["runs"],
                                  "ok_runs": row["ok_runs"]}
                    for key, row in cold_rows.items()},
-          "cold_ratio": cold_ratio, "resume": resume, "resume_ratio": resume_ratio,
+          "cold_ratio": cold_ratio,
+          "resumes": {key: extras.get(key) or {} for key in RESUME_KEYS}, "resume_ratios": resume_ratios,
           "worker_speedup_full_marginal": workers, "speedup_vs_baseline_full": speedup,
           "targets": targets}
 
@@ -222,23 +237,29 @@ def markdown(result: dict[str, Any], specs: dict[str, Any], workers: int) -> lis
     md.append(f"| {titles_cold[key]} | {_f(row['wall_s'], 2)} | {row['walls']} | {_f(row['peak_rss_sum_mb'], 0)}"
               f" | {_f(_ratio(row['wall_s'], catalog_wall), 2)} |")
   md.append("")
-  resume = result["resume"]
-  if resume:
-    kill = resume.get("kill", {})
-    md.append(f"## Resume after SIGKILL ({resume['images']:,} images, --range_mb {resume['range_mb']})\n")
-    md.append(
-        f"- Clean build: {_f(resume.get('clean_wall_s'), 2)} s. Killed build: SIGKILL to its process"
-        f" group at {_f(kill.get('at_s'), 1)} s, when {kill.get('sidecars_at_kill')} of"
-        f" {kill.get('planned_pieces')} pieces had sidecars in `partial_3.0.0/`."
-        f" Rerun of the same command: {_f(resume.get('rerun_wall_s'), 2)} s"
-        f" ({_f(result['resume_ratio'], 2)}x the clean build), summary: {resume.get('reused_pieces')}"
-        " pieces reused.")
-    same = resume.get("compare") or {}
-    md.append(f"- Records against the clean build, TFRecord payload bytes shard by shard:"
-              f" {same.get('records', 0):,} records in {same.get('shards', 0)} shards,"
-              f" {same.get('mismatches')} mismatches, shard names equal: {same.get('same_shard_names')}.")
-    left = resume.get("leftovers") or {}
-    md.append(f"- Left in `pass_dataset/full/` after the rerun: incomplete.* {left.get('incomplete') or 'none'};"
-              f" partial_* {left.get('partial') or 'none'}.")
-    md.append("")
+  for key in RESUME_KEYS:
+    md += _resume_markdown(result["resumes"].get(key) or {}, result["resume_ratios"].get(key))
+  return md
+
+
+def _resume_markdown(resume: dict[str, Any], ratio: float | None) -> list[str]:
+  if not resume:
+    return []
+  kill = resume.get("kill", {})
+  md = [f"## Resume after SIGKILL ({resume['images']:,} images, {_range_text(resume)})\n"]
+  md.append(
+      f"- Clean build: {_f(resume.get('clean_wall_s'), 2)} s. Killed build: SIGKILL to its process"
+      f" group at {_f(kill.get('at_s'), 1)} s, when {kill.get('sidecars_at_kill')} of"
+      f" {kill.get('planned_pieces')} pieces had sidecars in `partial_3.0.0/`."
+      f" Rerun of the same command: {_f(resume.get('rerun_wall_s'), 2)} s"
+      f" ({_f(ratio, 2)}x the clean build), summary: {resume.get('reused_pieces')}"
+      " pieces reused.")
+  same = resume.get("compare") or {}
+  md.append(f"- Records against the clean build, TFRecord payload bytes shard by shard:"
+            f" {same.get('records', 0):,} records in {same.get('shards', 0)} shards,"
+            f" {same.get('mismatches')} mismatches, shard names equal: {same.get('same_shard_names')}.")
+  left = resume.get("leftovers") or {}
+  md.append(f"- Left in `pass_dataset/full/` after the rerun: incomplete.* {left.get('incomplete') or 'none'};"
+            f" partial_* {left.get('partial') or 'none'}.")
+  md.append("")
   return md
