@@ -195,6 +195,47 @@ def test_reads_only_go_forward_in_large_requests(tmp_path):
   assert stream.requests[0] == min(1 << 20, size)
 
 
+class _ReadOnly:
+  """A stream with `read` and `seek` only, no `readinto`."""
+
+  def __init__(self, path):
+    self._file = open(path, "rb")  # pylint: disable=consider-using-with
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc_info):
+    self.close()
+
+  def read(self, size=-1):
+    return self._file.read(size)
+
+  def seek(self, offset, whence=0):
+    return self._file.seek(offset, whence)
+
+  def close(self):
+    self._file.close()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+@pytest.mark.parametrize("read_size", [512, 4096, 1 << 16])
+def test_the_reused_buffer_compacts_and_grows_without_losing_a_byte(tmp_path, read_size, read_only):
+  # Members from empty to 12x the buffer's first size: the window moves what it
+  # holds to the front, and grows for a member larger than itself.
+  rng = random.Random(read_size)
+  members = [(f"PASS.0/{i:032x}.jpg", rng.randbytes(rng.choice([0, 1, 511, 513, 3000, 12 * read_size])))
+             for i in range(40)]
+  path = _tar(tmp_path / "PASS.0.tar", members)
+  size = os.path.getsize(path)
+  seen = []
+  for piece in _pieces(path, 5):
+    stream = _ReadOnly(path) if read_only else open(path, "rb")  # pylint: disable=consider-using-with
+    with stream:
+      reader = tar_stream.RangeReader(stream, "PASS.0.tar", size, piece.start, piece.end, read_size=read_size)
+      seen += [(member.name, member.data) for member in reader]
+  assert seen == members
+
+
 def test_member_names_are_classified():
   assert archives.classify_member_name("PASS.0/ab/0abc123def4567890abc123def45678.jpg", 5) == (
       "0abc123def4567890abc123def45678", None)
