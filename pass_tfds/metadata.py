@@ -136,15 +136,8 @@ def iter_values(stream: IO[bytes], source: str) -> Iterator[tuple[int, list[str]
 
   Quoted commas and newlines inside a username are handled by the csv module.
   """
-  text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
-  reader = csv.reader(text)
-  try:
-    header = next(reader)
-  except StopIteration:
-    raise MetadataFormatError(
-        f"{source} is empty. Re-download pass_metadata.csv from {zenodo.RECORD_URL}."
-    ) from None
-  check_header(header, source)
+  read_header(stream, source)
+  reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8", newline=""))
   width = len(EXPECTED_HEADER)
   try:
     for number, values in enumerate(reader, start=1):
