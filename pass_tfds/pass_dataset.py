@@ -116,16 +116,16 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
           " archive instead (--archives PASS.0.tar)."
       )
     overwrite = download_config is not None and download_config.download_mode.overwrite_dataset
-    if not overwrite and (epath.Path(self.data_dir) / "dataset_info.json").exists():
-      built = tuple(self.info.metadata.get("archives", ()))
-      if built and built != self._archive_names:
+    finished = (epath.Path(self.data_dir) / "dataset_info.json").exists()
+    if not overwrite and finished:
+      built_from = tuple(self.info.metadata.get("archives", ()))
+      if built_from and built_from != self._archive_names:
         raise SourceError(
-            f"{self.data_dir} holds a build from {', '.join(built)}, not from"
+            f"{self.data_dir} holds a build from {', '.join(built_from)}, not from"
             f" {', '.join(self._archive_names)}. Use another --data_dir, or delete that folder."
         )
     manual_dir = download_config.manual_dir if download_config else None
-    built = (epath.Path(self.data_dir) / "dataset_info.json").exists()
-    if manual_dir and (overwrite or not built):  # Before TFDS creates any folder.
+    if manual_dir and (overwrite or not finished):  # Before TFDS creates any folder.
       source_checks.check_manual_sources(
           os.fspath(manual_dir), self._archive_names + (sources.METADATA_NAME,),
           self._manual_checksums_path, self._verify)
