@@ -202,13 +202,18 @@ def _finish(
 
   _count_duplicates(stats, repeat, row_numbers, columns, name)
   keep = ~repeat
-  if repeat.any():
+  repeats = bool(repeat.any())
+  if repeats:
     names = names[np.repeat(keep, name_lengths.astype(np.int64))]
     name_ends = np.cumsum(name_lengths[keep], dtype=np.uint64)
+
+  def kept(column: np.ndarray) -> np.ndarray:  # No copy when every key is new: the usual case.
+    return column[keep] if repeats else column
+
   arrays = {
-      "hi": np.ascontiguousarray(sorted_keys["hi"][keep]),
-      "lo": np.ascontiguousarray(sorted_keys["lo"][keep]),
-      **{column_name: column[keep] for column_name, column in columns.items()},
+      "hi": np.ascontiguousarray(kept(sorted_keys["hi"])),
+      "lo": np.ascontiguousarray(kept(sorted_keys["lo"])),
+      **{column_name: kept(column) for column_name, column in columns.items()},
       "name_ends": name_ends,
       "names": names,
   }
