@@ -46,7 +46,7 @@ def test_wheel_scripts_name_functions_that_exist(wheel):
     (entry_points,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
     text = archive.read(entry_points).decode()
   scripts = dict(line.split(" = ") for line in text.splitlines() if " = " in line)
-  assert set(scripts) == {"pass-tfds-build", "pass-tfds-report", "pass-tfds-sample"}
+  assert set(scripts) == {"pass-tfds-build", "pass-tfds-report", "pass-tfds-sample", "pass-tfds-croissant"}
   for target in scripts.values():
     module, function = target.split(":")
     assert callable(getattr(importlib.import_module(module), function)), target
