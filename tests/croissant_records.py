@@ -1,10 +1,13 @@
 """Test fixture: read a Croissant file's records with mlcroissant, in a process of their own.
 
-`python tests/croissant_records.py JSONLD RECORD_SET OUT.pickle` writes the
-records as a list of dicts, each image replaced by what a comparison needs:
-{"size", "mode", "pixels_sha256", "bytes"}. `bytes` are the encoded bytes the
-image was opened from (mlcroissant 1.1.1 opens a member's bytes with
-`PIL.Image.open(io.BytesIO(...))`), None if that is no longer so.
+`python tests/croissant_records.py JSONLD RECORD_SET WORK_DIR` writes
+WORK_DIR/out.pickle: {"records": the records as a list of dicts, each image
+replaced by what a comparison needs ({"size", "mode", "pixels_sha256",
+"bytes"}), "tfds_builder": what TFDS's `CroissantBuilder` (mlcroissant's Beam
+reader) made of the same record set: ("examples", N) or ("error", traceback)}.
+`bytes` are the encoded bytes the image was opened from (mlcroissant 1.1.1
+opens a member's bytes with `PIL.Image.open(io.BytesIO(...))`), None if that
+is no longer so.
 
 Run it with CROISSANT_CACHE set: mlcroissant reads it when imported and keeps
 extracted archives there, keyed by their contentUrl, without checking them again.
@@ -16,6 +19,7 @@ import hashlib
 import io
 import pickle
 import sys
+import traceback
 
 import mlcroissant as mlc
 import numpy as np
@@ -38,7 +42,26 @@ def read_records(jsonld: str, record_set: str) -> list[dict]:
   return records
 
 
+def build_with_tfds(jsonld: str, record_set: str, data_dir: str) -> int:
+  import tensorflow_datasets as tfds
+  from apache_beam.options.pipeline_options import PipelineOptions
+
+  builder = tfds.dataset_builders.CroissantBuilder(
+      jsonld=jsonld, record_set_ids=[record_set], file_format="array_record", data_dir=data_dir)
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(beam_options=PipelineOptions([])))
+  return sum(split.num_examples for split in builder.info.splits.values())
+
+
+def main(jsonld: str, record_set: str, work_dir: str) -> None:
+  result = {"records": read_records(jsonld, record_set)}
+  try:
+    result["tfds_builder"] = ("examples", build_with_tfds(jsonld, record_set, f"{work_dir}/tfds"))
+  except Exception:  # noqa: BLE001  What it fails with is the result.
+    result["tfds_builder"] = ("error", traceback.format_exc())
+  with open(f"{work_dir}/out.pickle", "wb") as stream:
+    pickle.dump(result, stream)
+
+
 if __name__ == "__main__":
-  jsonld, record_set, out = sys.argv[1:]
-  with open(out, "wb") as stream:
-    pickle.dump(read_records(jsonld, record_set), stream)
+  main(*sys.argv[1:])
