@@ -92,8 +92,28 @@ def pass_jsonld(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(corpus, tmp_path_factory) -> dict[str, dict]:
-  """hash -> the example `tfds.load` reads from the `full` build, image bytes undecoded."""
+def croissant_reader(corpus_jsonld, tmp_path_factory) -> tuple[subprocess.Popen, str]:
+  """mlcroissant reading the corpus file in a process of its own, started before the build so
+  that the two overlap; with an extract cache of its own."""
+  folder = str(tmp_path_factory.mktemp("mlcroissant"))
+  with open(os.path.join(folder, "stderr.txt"), "w") as stderr:  # A pipe could fill and stall it.
+    process = subprocess.Popen(
+        [sys.executable, RECORDS_SCRIPT, corpus_jsonld, croissant.RECORD_SET, folder],
+        stdout=subprocess.DEVNULL, stderr=stderr,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+             "CROISSANT_CACHE": os.path.join(folder, "cache")})
+  yield process, folder
+  if process.poll() is None:
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture(scope="module")
+def built(corpus, croissant_reader, tmp_path_factory) -> dict[str, dict]:
+  """hash -> the example `tfds.load` reads from the `full` build, image bytes undecoded.
+
+  (`croissant_reader` only so that it starts first.)
+  """
   from apache_beam.options.pipeline_options import PipelineOptions
 
   data_dir = str(tmp_path_factory.mktemp("data"))
@@ -112,15 +132,16 @@ def built(corpus, tmp_path_factory) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def read_through_croissant(corpus_jsonld, tmp_path_factory) -> dict:
-  """What mlcroissant (records) and TFDS's CroissantBuilder (tfds_builder) make of the corpus
-  file, and mlcroissant's stderr; with an extract cache of their own."""
-  folder = tmp_path_factory.mktemp("mlcroissant")
-  result = _run([sys.executable, RECORDS_SCRIPT, corpus_jsonld, croissant.RECORD_SET, str(folder)],
-                env={"CROISSANT_CACHE": str(folder / "cache")})
-  assert result.returncode == 0, result.stderr[-3000:]
-  with open(folder / "out.pickle", "rb") as stream:
-    return {**pickle.load(stream), "stderr": result.stderr}
+def read_through_croissant(croissant_reader) -> dict:
+  """What mlcroissant (records) and TFDS's CroissantBuilder (tfds_builder) made of the corpus
+  file, and mlcroissant's stderr."""
+  process, folder = croissant_reader
+  process.wait(timeout=600)
+  with open(os.path.join(folder, "stderr.txt"), encoding="utf-8", errors="replace") as stream:
+    stderr = stream.read()
+  assert process.returncode == 0, stderr[-3000:]
+  with open(os.path.join(folder, "out.pickle"), "rb") as stream:
+    return {**pickle.load(stream), "stderr": stderr}
 
 
 # --------------------------------------------------------------------------
