@@ -1,10 +1,12 @@
 """Test fixture: read a Croissant file's records with mlcroissant, in a process of their own.
 
-`python tests/croissant_records.py JSONLD RECORD_SET WORK_DIR` writes
-WORK_DIR/out.pickle: {"records": the records as a list of dicts, each image
-replaced by what a comparison needs ({"size", "mode", "pixels_sha256",
+`python tests/croissant_records.py JSONLD RECORD_SET WORK_DIR [OTHER_JSONLD ...]`
+writes WORK_DIR/out.pickle: {"records": the records as a list of dicts, each
+image replaced by what a comparison needs ({"size", "mode", "pixels_sha256",
 "bytes"}), "tfds_builder": what TFDS's `CroissantBuilder` (mlcroissant's Beam
-reader) made of the same record set: ("examples", N) or ("error", traceback)}.
+reader) made of the same record set, "others": {OTHER_JSONLD: what reading
+its record set gave}}, each outcome ("records"/"examples", N) or ("error",
+traceback).
 `bytes` are the encoded bytes the image was opened from (mlcroissant 1.1.1
 opens a member's bytes with `PIL.Image.open(io.BytesIO(...))`), None if that
 is no longer so.
@@ -53,12 +55,21 @@ def build_with_tfds(jsonld: str, record_set: str, data_dir: str) -> int:
   return sum(split.num_examples for split in builder.info.splits.values())
 
 
-def main(jsonld: str, record_set: str, work_dir: str) -> None:
-  result = {"records": read_records(jsonld, record_set)}
+def _outcome(kind: str, read) -> tuple[str, object]:
   try:
-    result["tfds_builder"] = ("examples", build_with_tfds(jsonld, record_set, f"{work_dir}/tfds"))
+    return kind, read()
   except Exception:  # noqa: BLE001  What it fails with is the result.
-    result["tfds_builder"] = ("error", traceback.format_exc())
+    return "error", traceback.format_exc()
+
+
+def main(jsonld: str, record_set: str, work_dir: str, *others: str) -> None:
+  result = {
+      "records": read_records(jsonld, record_set),
+      "tfds_builder": _outcome(
+          "examples", lambda: build_with_tfds(jsonld, record_set, f"{work_dir}/tfds")),
+      "others": {other: _outcome("records", lambda: len(read_records(other, record_set)))
+                 for other in others},
+  }
   with open(f"{work_dir}/out.pickle", "wb") as stream:
     pickle.dump(result, stream)
 

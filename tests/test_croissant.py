@@ -18,6 +18,7 @@ import pickle
 import re
 import subprocess
 import sys
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -37,6 +38,8 @@ MLCROISSANT = os.path.join(BIN, "mlcroissant")
 NUM_IMAGES = 500
 # Seed 11's sample has usernames NA, nan and None (25 rows): the cross-check meets them.
 SEED = 11
+# What mlcommons/croissant's datasets/1.0/pass/metadata.json gives as PASS.1.tar's (and PASS.2.tar's) sha256.
+MLCOMMONS_PASS1_SHA256 = "dddaf2840997cb181572863587899b53"
 FIELD_NAMES = ("image", "creator_username", "hash", "gps_latitude", "gps_longitude", "date_taken")
 
 
@@ -92,17 +95,25 @@ def pass_jsonld(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def croissant_reader(corpus_jsonld, tmp_path_factory) -> tuple[subprocess.Popen, str]:
+def croissant_reader(corpus_jsonld, tmp_path_factory) -> Iterator[tuple[subprocess.Popen, str, str]]:
   """mlcroissant reading the corpus file in a process of its own, started before the build so
-  that the two overlap; with an extract cache of its own."""
+  that the two overlap; with an extract cache of its own. It also reads a copy whose
+  PASS.4.tar has an MD5-length "sha256" (the third item), as mlcommons' PASS file has."""
   folder = str(tmp_path_factory.mktemp("mlcroissant"))
+  with open(corpus_jsonld, encoding="utf-8") as stream:
+    with_md5_length_sha256 = json.load(stream)
+  _file_objects(with_md5_length_sha256)["PASS.4.tar"]["sha256"] = MLCOMMONS_PASS1_SHA256
+  wrong_sha256_jsonld = os.path.join(folder, "wrong_sha256.json")
+  with open(wrong_sha256_jsonld, "w", encoding="utf-8") as stream:
+    json.dump(with_md5_length_sha256, stream)
   with open(os.path.join(folder, "stderr.txt"), "w") as stderr:  # A pipe could fill and stall it.
     process = subprocess.Popen(
-        [sys.executable, RECORDS_SCRIPT, corpus_jsonld, croissant.RECORD_SET, folder],
+        [sys.executable, RECORDS_SCRIPT, corpus_jsonld, croissant.RECORD_SET, folder,
+         wrong_sha256_jsonld],
         stdout=subprocess.DEVNULL, stderr=stderr,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
              "CROISSANT_CACHE": os.path.join(folder, "cache")})
-  yield process, folder
+  yield process, folder, wrong_sha256_jsonld
   if process.poll() is None:
     process.kill()
     process.wait()
@@ -135,7 +146,7 @@ def built(corpus, croissant_reader, tmp_path_factory) -> dict[str, dict]:
 def read_through_croissant(croissant_reader) -> dict:
   """What mlcroissant (records) and TFDS's CroissantBuilder (tfds_builder) made of the corpus
   file, and mlcroissant's stderr."""
-  process, folder = croissant_reader
+  process, folder, _ = croissant_reader
   process.wait(timeout=600)
   with open(os.path.join(folder, "stderr.txt"), encoding="utf-8", errors="replace") as stream:
     stderr = stream.read()
@@ -321,7 +332,7 @@ def test_mlcroissant_reads_what_tfds_load_reads(corpus, built, read_through_croi
 def test_tfds_croissant_builder_cannot_read_image_members_yet(read_through_croissant):
   """TFDS 4.9.10's CroissantBuilder reads through mlcroissant 1.1.1's Beam reader, whose
   Concatenate step gets one file where it expects a list when a FileSet's members are read
-  whole (`fileProperty: content`), as PASS's images are (and mlcommons' own PASS file's).
+  whole (`fileProperty: content`), as PASS's images are.
 
   The README says so. If this fails because the build succeeds, the reader is fixed: say
   in the README that CroissantBuilder builds the file, and compare its examples here too.
@@ -329,3 +340,12 @@ def test_tfds_croissant_builder_cannot_read_image_members_yet(read_through_crois
   outcome, detail = read_through_croissant["tfds_builder"]
   assert outcome == "error", f"CroissantBuilder built {detail} examples"
   assert "TypeError: 'Path' object is not iterable" in detail, detail[-3000:]
+
+
+def test_mlcroissant_refuses_a_file_whose_sha256_is_not_the_files(croissant_reader,
+                                                                  read_through_croissant):
+  """Why the sha256 matter: with mlcommons' MD5-length value for one archive, the reader stops."""
+  wrong_sha256_jsonld = croissant_reader[2]
+  outcome, detail = read_through_croissant["others"][wrong_sha256_jsonld]
+  assert outcome == "error", f"read {detail} records"
+  assert "PASS.4.tar is not identical with the reference" in detail, detail[-3000:]
