@@ -26,7 +26,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-from pass_tfds import metadata, source_checks, sources, zenodo
+from pass_tfds import source_checks, sources, zenodo
 from pass_tfds.errors import PassTfdsError, SourceError
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -152,6 +152,7 @@ class FieldSpec:
   csv_column: str | None = None
   member_property: str | None = None  # "content" or "filename" of an archive member.
   transform: dict[str, str] | None = None
+  joins_csv_column: str | None = None  # The CSV column whose row this value selects.
 
 
 # The data card's fields, in its order. pass_dataset's features (pass_tfds/features.py) are
@@ -197,6 +198,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         ),
         member_property="filename",
         transform={"regex": HASH_REGEX},
+        joins_csv_column="hash",
     ),
     FieldSpec(
         name="gps_latitude",
@@ -235,10 +237,6 @@ FIELDS: tuple[FieldSpec, ...] = (
     ),
 )
 
-# What the data card and the CSV have in common, checked against pass_tfds.metadata's header.
-assert {spec.csv_column for spec in FIELDS if spec.csv_column} <= set(metadata.EXPECTED_HEADER)
-
-
 def field_id(spec: FieldSpec, record_set: str = RECORD_SET) -> str:
   return f"{record_set}/{spec.name}"
 
@@ -252,6 +250,21 @@ def _reference(node_id: str) -> dict[str, str]:
   return {"@id": node_id}
 
 
+def field_node(spec: FieldSpec, record_set: str, description: str,
+               source: dict[str, Any] | None = None) -> dict[str, Any]:
+  """A Croissant Field of `record_set` for `spec`, read from `source` (if given)."""
+  field = {
+      "@type": "cr:Field",
+      "@id": field_id(spec, record_set),
+      "name": spec.name,
+      "description": description,
+      "dataType": spec.data_type,
+  }
+  if source is not None:
+    field["source"] = source
+  return field
+
+
 def _source_field(spec: FieldSpec) -> dict[str, Any]:
   """`spec` as a Croissant Field read from the archives and the CSV."""
   if spec.csv_column:
@@ -261,18 +274,31 @@ def _source_field(spec: FieldSpec) -> dict[str, Any]:
     source = {"fileSet": _reference(IMAGE_FILES), "extract": {"fileProperty": spec.member_property}}
   if spec.transform:
     source["transform"] = dict(spec.transform)
-  field = {
-      "@type": "cr:Field",
-      "@id": field_id(spec),
-      "name": spec.name,
-      "description": spec.description + spec.source_note,
-      "dataType": spec.data_type,
-      "source": source,
-  }
-  if spec.name == "hash":
+  field = field_node(spec, RECORD_SET, spec.description + spec.source_note, source)
+  if spec.joins_csv_column:  # The join: each member's hash meets the CSV row of that hash.
     field["references"] = {"fileObject": _reference(sources.METADATA_NAME),
-                           "extract": {"column": "hash"}}
+                           "extract": {"column": spec.joins_csv_column}}
   return field
+
+
+def dataset_node(description: str) -> dict[str, Any]:
+  """What every PASS description starts with: context, names, licence, citation, RAI fields."""
+  return {
+      "@context": CONTEXT,
+      "@type": "sc:Dataset",
+      "name": "PASS",
+      "description": description,
+      "conformsTo": CONFORMS_TO,
+      "citeAs": citation(),
+      "creator": [{"@type": "sc:Person", "name": author} for author in AUTHORS],
+      "datePublished": DATE_PUBLISHED,
+      "keywords": ["self-supervised learning", "computer vision", "images", "privacy"],
+      "license": LICENSE_URL,
+      "url": HOMEPAGE,
+      "sameAs": zenodo.RECORD_URL,
+      "version": VERSION,
+      **RAI,
+  }
 
 
 def _file_object(entry: sources.FileChecksum, content_url: str) -> dict[str, Any]:
@@ -317,27 +343,14 @@ def describe_sources(checksums: dict[str, sources.FileChecksum],
       "includes": MEMBER_PATTERN,
   })
   return {
-      "@context": CONTEXT,
-      "@type": "sc:Dataset",
-      "name": "PASS",
-      "description": DESCRIPTION,
-      "conformsTo": CONFORMS_TO,
-      "citeAs": citation(),
-      "creator": [{"@type": "sc:Person", "name": author} for author in AUTHORS],
-      "datePublished": DATE_PUBLISHED,
-      "keywords": ["self-supervised learning", "computer vision", "images", "privacy"],
-      "license": LICENSE_URL,
-      "url": HOMEPAGE,
-      "sameAs": zenodo.RECORD_URL,
-      "version": VERSION,
-      **RAI,
+      **dataset_node(DESCRIPTION),
       "distribution": distribution,
       "recordSet": [{
           "@type": "cr:RecordSet",
           "@id": RECORD_SET,
           "name": RECORD_SET,
           "description": "One record per image, keyed by its hash.",
-          "key": _reference(field_id(next(spec for spec in FIELDS if spec.name == "hash"))),
+          "key": _reference(field_id(next(spec for spec in FIELDS if spec.joins_csv_column))),
           "field": [_source_field(spec) for spec in FIELDS],
       }],
   }

@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow_datasets as tfds  # noqa: E402
 
 import pass_tfds  # noqa: E402,F401  (registers pass_dataset)
-from pass_tfds import croissant, features, testing  # noqa: E402
+from pass_tfds import croissant, features, metadata, testing  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECORDS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "croissant_records.py")
@@ -38,7 +38,7 @@ MLCROISSANT = os.path.join(BIN, "mlcroissant")
 NUM_IMAGES = 500
 # Seed 11's sample has usernames NA, nan and None (25 rows): the cross-check meets them.
 SEED = 11
-# What mlcommons/croissant's datasets/1.0/pass/metadata.json gives as PASS.1.tar's (and PASS.2.tar's) sha256.
+# mlcommons/croissant's datasets/1.0/pass/metadata.json: "sha256" of PASS.1.tar and PASS.2.tar.
 MLCOMMONS_PASS1_SHA256 = "dddaf2840997cb181572863587899b53"
 FIELD_NAMES = ("image", "creator_username", "hash", "gps_latitude", "gps_longitude", "date_taken")
 
@@ -95,7 +95,8 @@ def pass_jsonld(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def croissant_reader(corpus_jsonld, tmp_path_factory) -> Iterator[tuple[subprocess.Popen, str, str]]:
+def croissant_reader(corpus_jsonld,
+                     tmp_path_factory) -> Iterator[tuple[subprocess.Popen, str, str]]:
   """mlcroissant reading the corpus file in a process of its own, started before the build so
   that the two overlap; with an extract cache of its own. It also reads a copy whose
   PASS.4.tar has an MD5-length "sha256" (the third item), as mlcommons' PASS file has."""
@@ -183,15 +184,20 @@ def test_pass_file_says_what_the_data_card_says(pass_jsonld):
   assert record_set["key"] == {"@id": "images/hash"}
   assert description["license"] == "https://creativecommons.org/licenses/by/4.0/"
   assert "@Article{asano21pass" in description["citeAs"]
-  assert "usernames" in description["rai:dataUseCases"] and "Not for" in description["rai:dataUseCases"]
+  uses = description["rai:dataUseCases"]
+  assert "Not for: connecting images with their creators' usernames" in uses
   image_files, = [node for node in description["distribution"] if node["@type"] == "cr:FileSet"]
   assert image_files["containedIn"] == [{"@id": f"PASS.{k}.tar"} for k in range(10)]
 
 
 def test_fields_are_the_built_features_of_the_data_card():
-  """The field list the build's own croissant.json will reuse names pass_dataset's features."""
+  """The field list the build's own croissant.json will reuse names pass_dataset's features,
+  and the CSV columns it reads are pass_tfds.metadata's."""
   built_features = set(features.features_dict().keys()) - {"original_width", "original_height"}
   assert {spec.name for spec in croissant.FIELDS} == built_features
+  columns = ({spec.csv_column for spec in croissant.FIELDS}
+             | {spec.joins_csv_column for spec in croissant.FIELDS})
+  assert columns - {None} <= set(metadata.EXPECTED_HEADER)
 
 
 @pytest.mark.parametrize("which", ["pass", "corpus"])
@@ -316,7 +322,8 @@ def test_mlcroissant_reads_what_tfds_load_reads(corpus, built, read_through_croi
 
   assert identical == dict.fromkeys(FIELD_NAMES, NUM_IMAGES)
   # Nothing the description asks of mlcroissant made it warn (a regex that did not match...).
-  assert "Could not match" not in read_through_croissant["stderr"], read_through_croissant["stderr"][-3000:]
+  stderr = read_through_croissant["stderr"]
+  assert "Could not match" not in stderr, stderr[-3000:]
   # The pandas quirk: exactly the rows whose username pandas reads as NA, and this corpus has
   # some. If this fails with none, mlcroissant keeps such usernames now: drop the mapping in
   # _same_username and the notes on it (croissant.FIELDS, croissant.DESCRIPTION, README).
