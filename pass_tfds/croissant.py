@@ -4,13 +4,13 @@
 the CSV as `FileObject`s with their sizes and sha256 (from a TFDS
 `checksums.tsv`), the JPEG members as a `FileSet` inside the archives, and one
 `RecordSet`, `images`, keyed by `hash`, whose fields are the data card's, each
-joined from the CSV row of its image's hash. Any Croissant reader
-(`mlcroissant`, Hugging Face, Kaggle, TFDS's `CroissantBuilder`) can then read
-the records from the archives themselves.
+joined from the CSV row of its image's hash. A Croissant reader (mlcroissant,
+tested; see the README for TFDS's `CroissantBuilder`) reads the records from
+the archives themselves.
 
 `FIELDS` says once what each field is. Where the raw files and the built
-`pass_dataset` features differ (ISO dates, NaN for unusable GPS, the
-case-insensitive hash join...), the field's description says so: Croissant's
+`pass_dataset` features differ (ISO dates, NaN for unusable GPS, the hash
+joined by its value...), the field's description says so: Croissant's
 transforms (`regex`, `format`) cannot express those rules, which live in
 `pass_tfds.metadata` and `pass_tfds.image_keys`.
 
@@ -124,8 +124,8 @@ RAI = {
         " benchmarking: the dataset has no labels and is insufficient for it."
     ),
     "rai:dataLimitations": (
-        "Unlabelled; insufficient for benchmarking. GPS positions are known for a part of the"
-        " images only, and dates taken are the cameras' own, sometimes missing or impossible."
+        "Unlabelled; insufficient for benchmarking. GPS positions are known for some images"
+        " only; dates taken are as the cameras recorded them, without a time zone."
     ),
     "rai:personalSensitiveInformation": (
         "No images of people. pass_metadata.csv holds, for every image, the Flickr username of"
@@ -168,7 +168,7 @@ FIELDS: tuple[FieldSpec, ...] = (
             " (grayscale or CMYK JPEG, PNG under a .jpg name) as RGB JPEG, quality 95; the"
             " short_side_256/short_side_64 configs resize. The build skips members that are"
             " empty, truncated, undecodable or repeat an earlier hash (listing them in"
-            " build_report.json), where a reader of this file gets a record for each."
+            " build_report.json); this file describes every *.jpg member."
         ),
         member_property="content",
     ),
@@ -236,6 +236,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         transform={"format": CSV_DATE_FORMAT},
     ),
 )
+
 
 def field_id(spec: FieldSpec, record_set: str = RECORD_SET) -> str:
   return f"{record_set}/{spec.name}"
