@@ -16,6 +16,7 @@ import math
 import os
 import pickle
 import re
+import shutil
 import subprocess
 import sys
 from typing import Iterator
@@ -33,8 +34,8 @@ from pass_tfds import croissant, features, metadata, testing  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECORDS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "croissant_records.py")
-BIN = os.path.dirname(sys.executable)
-MLCROISSANT = os.path.join(BIN, "mlcroissant")
+# mlcroissant's command, installed beside this Python (the venv's), else on the PATH.
+MLCROISSANT = shutil.which("mlcroissant", path=os.path.dirname(sys.executable)) or "mlcroissant"
 NUM_IMAGES = 500
 # Seed 11's sample has usernames NA, nan and None (25 rows): the cross-check meets them.
 SEED = 11
