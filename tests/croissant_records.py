@@ -4,9 +4,8 @@
 writes WORK_DIR/out.pickle: {"records": the records as a list of dicts, each
 image replaced by what a comparison needs ({"size", "mode", "pixels_sha256",
 "bytes"}), "tfds_builder": what TFDS's `CroissantBuilder` (mlcroissant's Beam
-reader) made of the same record set, "others": {OTHER_JSONLD: what reading
-its record set gave}}, each outcome ("records"/"examples", N) or ("error",
-traceback).
+reader) made of the same record set, "others": {OTHER_JSONLD: its records}},
+each outcome ("records", the records), ("examples", N) or ("error", traceback).
 `bytes` are the encoded bytes the image was opened from (mlcroissant 1.1.1
 opens a member's bytes with `PIL.Image.open(io.BytesIO(...))`), None if that
 is no longer so.
@@ -67,7 +66,7 @@ def main(jsonld: str, record_set: str, work_dir: str, *others: str) -> None:
       "records": read_records(jsonld, record_set),
       "tfds_builder": _outcome(
           "examples", lambda: build_with_tfds(jsonld, record_set, f"{work_dir}/tfds")),
-      "others": {other: _outcome("records", lambda: len(read_records(other, record_set)))
+      "others": {other: _outcome("records", lambda: read_records(other, record_set))
                  for other in others},
   }
   with open(f"{work_dir}/out.pickle", "wb") as stream:

@@ -30,7 +30,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow_datasets as tfds  # noqa: E402
 
 import pass_tfds  # noqa: E402,F401  (registers pass_dataset)
-from pass_tfds import croissant, features, metadata, testing  # noqa: E402
+from pass_tfds import croissant, features, image_keys, metadata, testing  # noqa: E402
+from pass_tfds.testing import metadata_csv, tar_files  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECORDS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "croissant_records.py")
@@ -95,12 +96,63 @@ def pass_jsonld(tmp_path_factory) -> str:
   return path
 
 
+def _jpeg(shade: int) -> bytes:
+  buffer = io.BytesIO()
+  Image.new("RGB", (16, 8), (shade, 90, 160)).save(buffer, "JPEG")
+  return buffer.getvalue()
+
+
+def _write_quirks(out: str, rows: list[tuple[str, ...]]) -> str:
+  """One JPEG per archive, named by QUIRK_HASHES, the CSV `rows`; returns its description."""
+  os.makedirs(out)
+  files = {}
+  for k, image_hash in enumerate(QUIRK_HASHES):
+    name = testing.archive_name(k)
+    size, sha256, _ = tar_files.write_tar(
+        os.path.join(out, name), [(f"PASS.{k}/{image_hash[:2]}/{image_hash}.jpg", _jpeg(k))])
+    files[name] = (size, sha256)
+  csv_path = os.path.join(out, testing.METADATA_FILE)
+  metadata_csv.write_metadata_csv(csv_path, rows)
+  files[testing.METADATA_FILE] = tar_files.sha256_file(csv_path)
+  tar_files.write_checksums(out, files)
+  path = os.path.join(out, "croissant.json")
+  assert croissant.main(["--manual_dir", out, "--checksums",
+                         os.path.join(out, testing.CHECKSUMS_FILE), "--out", path]) == 0
+  return path
+
+
+# Ten member hashes, one per archive, and CSV rows (unickname, datetaken, licensename, hash,
+# latitude, longitude) that show where a Croissant reader and pass_dataset part.
+QUIRK_HASHES = tuple(f"{k:x}" * 2 + "0123456789abcdef0123456789abcd" for k in range(10))
+_TAKEN = "2012-08-09 18:00:20.0"
+QUIRK_ROWS = [
+    ("out_of_range", _TAKEN, testing.LICENSE, QUIRK_HASHES[0], "95.5", "10.0"),
+    ("half_position", _TAKEN, testing.LICENSE, QUIRK_HASHES[1], "12.5", ""),
+    ("upper_case", _TAKEN, testing.LICENSE, QUIRK_HASHES[2].upper(), "", ""),
+    ("first_of_two", _TAKEN, testing.LICENSE, QUIRK_HASHES[3], "", ""),
+    ("second_of_two", _TAKEN, testing.LICENSE, QUIRK_HASHES[3], "", ""),
+    ("NA", "", testing.LICENSE, QUIRK_HASHES[4], "", ""),
+] + [(f"user{k}", _TAKEN, testing.LICENSE, QUIRK_HASHES[k], "1.5", "2.5") for k in range(5, 10)]
+IMPOSSIBLE_DATE = "0000-00-00 00:00:00.0"
+
+
 @pytest.fixture(scope="module")
-def croissant_reader(corpus_jsonld,
+def quirk_jsonlds(tmp_path_factory) -> tuple[str, str]:
+  """(the quirk corpus's description, the same with one impossible date)."""
+  root = tmp_path_factory.mktemp("quirks")
+  impossible = [row if row[0] != "user5" else (row[0], IMPOSSIBLE_DATE) + row[2:]
+                for row in QUIRK_ROWS]
+  return (_write_quirks(str(root / "quirks"), QUIRK_ROWS),
+          _write_quirks(str(root / "impossible_date"), impossible))
+
+
+@pytest.fixture(scope="module")
+def croissant_reader(corpus_jsonld, quirk_jsonlds,
                      tmp_path_factory) -> Iterator[tuple[subprocess.Popen, str, str]]:
   """mlcroissant reading the corpus file in a process of its own, started before the build so
   that the two overlap; with an extract cache of its own. It also reads a copy whose
-  PASS.4.tar has an MD5-length "sha256" (the third item), as mlcommons' PASS file has."""
+  PASS.4.tar has an MD5-length "sha256" (the third item), as mlcommons' PASS file has, and
+  the quirk corpus's files."""
   folder = str(tmp_path_factory.mktemp("mlcroissant"))
   with open(corpus_jsonld, encoding="utf-8") as stream:
     with_md5_length_sha256 = json.load(stream)
@@ -111,7 +163,7 @@ def croissant_reader(corpus_jsonld,
   with open(os.path.join(folder, "stderr.txt"), "w") as stderr:  # A pipe could fill and stall it.
     process = subprocess.Popen(
         [sys.executable, RECORDS_SCRIPT, corpus_jsonld, croissant.RECORD_SET, folder,
-         wrong_sha256_jsonld],
+         wrong_sha256_jsonld, *quirk_jsonlds],
         stdout=subprocess.DEVNULL, stderr=stderr,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
              "CROISSANT_CACHE": os.path.join(folder, "cache")})
@@ -355,5 +407,49 @@ def test_mlcroissant_refuses_a_file_whose_sha256_is_not_the_files(croissant_read
   """Why the sha256 matter: with mlcommons' MD5-length value for one archive, the reader stops."""
   wrong_sha256_jsonld = croissant_reader[2]
   outcome, detail = read_through_croissant["others"][wrong_sha256_jsonld]
-  assert outcome == "error", f"read {detail} records"
+  assert outcome == "error", f"read {len(detail)} records"
   assert "PASS.4.tar is not identical with the reference" in detail, detail[-3000:]
+
+
+def test_where_a_croissant_reader_and_the_build_part(quirk_jsonlds, read_through_croissant):
+  """The README's table, row by row: mlcroissant's raw values against pass_dataset's rules
+  (pass_tfds.metadata, pass_tfds.image_keys) on the same CSV rows."""
+  with_rows, with_impossible_date = quirk_jsonlds
+  outcome, records = read_through_croissant["others"][with_rows]
+  assert outcome == "records", records[-3000:]
+  read: dict[str, list[dict]] = {}
+  for record in records:
+    read.setdefault(_text(record["images/hash"]), []).append(
+        {key.split("/", 1)[1]: value for key, value in record.items()})
+  assert sorted(read) == sorted(QUIRK_HASHES)  # Every member: a record or more.
+
+  def built(row: tuple[str, ...]) -> metadata.ImageMetadata:
+    return metadata.parse_values(("0",) + row)
+
+  # GPS out of range, or half a position: the number as written; the build's NaN.
+  (out_of_range,) = read[QUIRK_HASHES[0]]
+  assert (out_of_range["gps_latitude"], out_of_range["gps_longitude"]) == (95.5, 10.0)
+  assert math.isnan(built(QUIRK_ROWS[0]).gps_latitude)
+  (half,) = read[QUIRK_HASHES[1]]
+  assert (half["gps_latitude"], half["gps_longitude"]) == (12.5, None)
+  assert math.isnan(built(QUIRK_ROWS[1]).gps_latitude)
+  # A CSV hash in upper case: no row for Croissant's string join; the same key for the build's.
+  (upper,) = read[QUIRK_HASHES[2]]
+  assert upper["creator_username"] is None and upper["date_taken"] is None
+  assert image_keys.image_key(QUIRK_ROWS[2][3]) == image_keys.image_key(QUIRK_HASHES[2])
+  # Two rows for one hash: a record each; the build keeps the first row (pass_tfds.accounting).
+  assert sorted(_text(r["creator_username"]) for r in read[QUIRK_HASHES[3]]) == [
+      "first_of_two", "second_of_two"]
+  # The username NA and an empty date: missing for mlcroissant; the build's "NA" and "".
+  (na,) = read[QUIRK_HASHES[4]]
+  assert na["creator_username"] is None and na["date_taken"] is None
+  assert (built(QUIRK_ROWS[5]).creator_username, built(QUIRK_ROWS[5]).date_taken) == ("NA", "")
+  # An ordinary row: the same values on both sides.
+  (plain,) = read[QUIRK_HASHES[5]]
+  assert _text(plain["creator_username"]) == "user5"
+  assert plain["date_taken"].isoformat() == built(QUIRK_ROWS[6]).date_taken == "2012-08-09T18:00:20"
+
+  # An impossible date stops mlcroissant's read; the build stores "" and counts it invalid.
+  outcome, detail = read_through_croissant["others"][with_impossible_date]
+  assert outcome == "error" and "year 0 is out of range" in detail, detail
+  assert built(("user5", IMPOSSIBLE_DATE, "", "", "", "")).date_invalid
