@@ -44,6 +44,20 @@ SEED = 11
 MLCOMMONS_PASS1_SHA256 = "dddaf2840997cb181572863587899b53"
 FIELD_NAMES = ("image", "creator_username", "hash", "gps_latitude", "gps_longitude", "date_taken")
 
+# Ten member hashes, one per archive, and CSV rows (unickname, datetaken, licensename, hash,
+# latitude, longitude) that show where a Croissant reader and pass_dataset part.
+QUIRK_HASHES = tuple(f"{k:x}" * 2 + "0123456789abcdef0123456789abcd" for k in range(10))
+_TAKEN = "2012-08-09 18:00:20.0"
+QUIRK_ROWS = [
+    ("out_of_range", _TAKEN, testing.LICENSE, QUIRK_HASHES[0], "95.5", "10.0"),
+    ("half_position", _TAKEN, testing.LICENSE, QUIRK_HASHES[1], "12.5", ""),
+    ("upper_case", _TAKEN, testing.LICENSE, QUIRK_HASHES[2].upper(), "", ""),
+    ("first_of_two", _TAKEN, testing.LICENSE, QUIRK_HASHES[3], "", ""),
+    ("second_of_two", _TAKEN, testing.LICENSE, QUIRK_HASHES[3], "", ""),
+    ("NA", "", testing.LICENSE, QUIRK_HASHES[4], "", ""),
+] + [(f"user{k}", _TAKEN, testing.LICENSE, QUIRK_HASHES[k], "1.5", "2.5") for k in range(5, 10)]
+IMPOSSIBLE_DATE = "0000-00-00 00:00:00.0"
+
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
   return subprocess.run(args, capture_output=True, text=True, timeout=600,
@@ -121,21 +135,6 @@ def _write_quirks(out: str, rows: list[tuple[str, ...]]) -> str:
   return path
 
 
-# Ten member hashes, one per archive, and CSV rows (unickname, datetaken, licensename, hash,
-# latitude, longitude) that show where a Croissant reader and pass_dataset part.
-QUIRK_HASHES = tuple(f"{k:x}" * 2 + "0123456789abcdef0123456789abcd" for k in range(10))
-_TAKEN = "2012-08-09 18:00:20.0"
-QUIRK_ROWS = [
-    ("out_of_range", _TAKEN, testing.LICENSE, QUIRK_HASHES[0], "95.5", "10.0"),
-    ("half_position", _TAKEN, testing.LICENSE, QUIRK_HASHES[1], "12.5", ""),
-    ("upper_case", _TAKEN, testing.LICENSE, QUIRK_HASHES[2].upper(), "", ""),
-    ("first_of_two", _TAKEN, testing.LICENSE, QUIRK_HASHES[3], "", ""),
-    ("second_of_two", _TAKEN, testing.LICENSE, QUIRK_HASHES[3], "", ""),
-    ("NA", "", testing.LICENSE, QUIRK_HASHES[4], "", ""),
-] + [(f"user{k}", _TAKEN, testing.LICENSE, QUIRK_HASHES[k], "1.5", "2.5") for k in range(5, 10)]
-IMPOSSIBLE_DATE = "0000-00-00 00:00:00.0"
-
-
 @pytest.fixture(scope="module")
 def quirk_jsonlds(tmp_path_factory) -> tuple[str, str]:
   """(the quirk corpus's description, the same with one impossible date)."""
@@ -199,7 +198,7 @@ def built(corpus, croissant_reader, tmp_path_factory) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def read_through_croissant(croissant_reader) -> dict:
   """What mlcroissant (records) and TFDS's CroissantBuilder (tfds_builder) made of the corpus
-  file, and mlcroissant's stderr."""
+  file, what mlcroissant made of the other files (others), and its stderr."""
   process, folder, _ = croissant_reader
   process.wait(timeout=600)
   with open(os.path.join(folder, "stderr.txt"), encoding="utf-8", errors="replace") as stream:
