@@ -17,6 +17,8 @@ import os
 import posixpath
 from typing import Any, Iterable, Iterator
 
+from pass_tfds import temp_dirs
+
 ARRAY_RECORD_OPTIONS = "group_size:1"  # What TFDS's ArrayRecord adapter writes: random access by record.
 INCOMPLETE_PREFIX = "incomplete."  # utils.incomplete_dir: <parent>/incomplete.<random>_<version>/
 
@@ -37,7 +39,7 @@ def beam_pipeline(builder: Any, download_config: Any, beam_options: Any) -> Iter
       example_writer=builder._example_writer(),  # pylint: disable=protected-access
       ignore_duplicates=download_config.ignore_duplicates,
   )
-  with split_builder.maybe_beam_pipeline():
+  with temp_dirs.own_tempdir(), split_builder.maybe_beam_pipeline():  # Beam leaves empty folders in $TMPDIR.
     yield split_builder.beam_pipeline
 
 
