@@ -69,7 +69,11 @@ class ShardNames:
 
 def filename_template(builder: Any, split: str) -> ShardNames:
   """TFDS's naming of a split's shard files in the folder being built."""
-  template = builder._get_filename_template(split_name=split)  # pylint: disable=protected-access
+  return shard_names(builder._get_filename_template(split_name=split))  # pylint: disable=protected-access
+
+
+def shard_names(template: Any) -> ShardNames:
+  """A TFDS `ShardedFileTemplate` as `ShardNames`."""
   marked = template.relative_filepath(shard_index=_INDEX_MARK, num_shards=_COUNT_MARK)
   if marked.count(str(_INDEX_MARK)) != 1 or marked.count(str(_COUNT_MARK)) != 1:
     raise ValueError(f"TFDS names shards in a way pass_tfds does not know: {marked}")
