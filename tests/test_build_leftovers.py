@@ -55,9 +55,8 @@ def test_a_build_leaves_nothing_in_tmpdir_and_its_workers_import_no_tfds(tmp_pat
     assert "tensorflow" not in modules, name
 
 
-def test_a_failed_build_leaves_only_its_log_in_tmpdir(tmp_path):
-  corpus = tmp_path / "quirks"
-  testing.write_quirk_corpus(str(corpus))
+def test_a_failed_build_leaves_only_its_log_in_tmpdir(quirk_corpus, tmp_path):
+  corpus, _ = quirk_corpus
   for folder in ("tmp", "probe"):
     (tmp_path / folder).mkdir()
   # The quirk corpus holds unusable images: --strict fails the pipeline on the first.
