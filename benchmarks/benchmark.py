@@ -82,7 +82,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def corpus_sizes(args: argparse.Namespace) -> dict[str, CorpusSpec]:
   def spec(images: int, rows: int | None = None) -> CorpusSpec:
-    return CorpusSpec(images, images if rows is None else rows, args.seed, args.image_kb)
+    return CorpusSpec(images=images, csv_rows=images if rows is None else rows, seed=args.seed,
+                      image_kb=args.image_kb)
 
   if args.quick:
     small, large = spec(1000), spec(3000)

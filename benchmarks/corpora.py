@@ -50,7 +50,7 @@ class CorpusSpec:
 
 
 def tiny_spec(images: int, seed: int) -> CorpusSpec:
-  return CorpusSpec(images, images, seed, image_kb=0, tiny=True)
+  return CorpusSpec(images=images, csv_rows=images, seed=seed, image_kb=0, tiny=True)
 
 
 def human_count(value: int) -> str:
