@@ -115,8 +115,6 @@ def check_header(header: list[str], source: str) -> None:
     )
 
 
-
-
 def read_header(stream: IO[bytes], source: str) -> None:
   """Reads and checks the header line, leaving `stream` at the first data row."""
   line = stream.readline()

@@ -254,7 +254,7 @@ def build(stream: IO[bytes], source: str) -> tuple[MetadataLookup, CsvStats]:
   blob = (np.frombuffer(names.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] if len(names)
           else np.zeros(0, dtype=np.uint8))
   return from_sorted_rows(stats, sorted_keys, repeat, joined["rows"], columns, blob,
-                 np.diff(offsets).astype(np.uint64))
+                          np.diff(offsets).astype(np.uint64))
 
 
 # glibc keeps freed heap memory for reuse unless asked; elsewhere there is no such call.

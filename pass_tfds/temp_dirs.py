@@ -9,7 +9,9 @@ first; nothing stops it when Prism cannot start). Inside `own_tempdir()`,
 Python's `tempfile` module puts everything in one new folder inside `$TMPDIR`,
 deleted on the way out, whether the block failed or not. Only this process
 is affected: Beam's worker processes keep `$TMPDIR` (and clean up after
-themselves).
+themselves). `tempfile.tempdir` is process-wide: a temporary file another
+thread of this process makes during a build lands in that folder too, and
+goes with it.
 """
 
 from __future__ import annotations
