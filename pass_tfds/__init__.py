@@ -23,13 +23,13 @@ _PUBLIC = {"PassConfig": "pass_tfds.pass_dataset", "PassDataset": "pass_tfds.pas
            "to_data_card": "pass_tfds.data_card"}
 
 
-def in_beam_worker() -> bool:
+def _in_beam_worker() -> bool:
   """Whether this process is a Beam SDK worker (its main module is Beam's worker main)."""
   spec = getattr(sys.modules.get("__main__"), "__spec__", None)
   return getattr(spec, "name", None) == _WORKER_MAIN
 
 
-if not in_beam_worker():
+if not _in_beam_worker():
   from pass_tfds.data_card import to_data_card
   from pass_tfds.pass_dataset import PassConfig, PassDataset  # Defining the class registers it.
 
