@@ -1,8 +1,12 @@
-"""Parsing of PASS's `pass_metadata.csv`, one row at a time, without pandas.
+"""PASS's `pass_metadata.csv`: its header, and the parsing of one field at a time, without pandas.
 
-The CSV is read with the `csv` module and every field stays a string until it
-is parsed here on purpose: pandas turns a Flickr user called `NA` into NaN and
-a hash like `1234e567` into a float, which crashed the catalog builder.
+Every field stays a string until it is parsed here, on purpose: pandas turns a
+Flickr user called `NA` into NaN and a hash like `1234e567` into a float, which
+crashed the catalog builder. A build reads the CSV columnar with pyarrow
+(`metadata_csv_reader`), every field as a string, and sends the values its
+vectorized path cannot decide exactly to the parsers here. `iter_values` reads
+rows with the `csv` module, for the row-by-row reference
+(`metadata_lookup.build_by_rows`) and for `sources.check_metadata_header`.
 """
 
 from __future__ import annotations
@@ -109,9 +113,6 @@ def check_header(header: list[str], source: str) -> None:
         f" {','.join(EXPECTED_HEADER)!r}. Re-download pass_metadata.csv from"
         f" {zenodo.RECORD_URL}."
     )
-
-
-DATE_PATTERN = _DATE_RE.pattern  # Also what the vectorized lookup build matches (ASCII digits).
 
 
 def read_header(stream: IO[bytes], source: str) -> None:

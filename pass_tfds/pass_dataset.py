@@ -12,7 +12,7 @@ from etils import epath
 import tensorflow_datasets as tfds
 
 from pass_tfds import beam_defaults, build_lock, pieces, plan, progress, shard_files, source_checks
-from pass_tfds import sources, tfds_internals, transforms
+from pass_tfds import sources, temp_dirs, tfds_internals, transforms
 from pass_tfds.errors import SourceError, UsageError
 from pass_tfds.features import features_dict
 
@@ -86,7 +86,8 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     self._verify = verify
     self._range_bytes = range_bytes
     self._allow_missing_metadata = allow_missing_metadata
-    super().__init__(**kwargs)
+    with temp_dirs.own_tempdir():  # TFDS leaves an empty tmp*tfds folder for every builder made.
+      super().__init__(**kwargs)
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(

@@ -12,9 +12,12 @@ instead of a build. Tested with tensorflow-datasets 4.9.10.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import posixpath
 from typing import Any, Iterable, Iterator
+
+from pass_tfds import temp_dirs
 
 ARRAY_RECORD_OPTIONS = "group_size:1"  # What TFDS's ArrayRecord adapter writes: random access by record.
 INCOMPLETE_PREFIX = "incomplete."  # utils.incomplete_dir: <parent>/incomplete.<random>_<version>/
@@ -36,28 +39,64 @@ def beam_pipeline(builder: Any, download_config: Any, beam_options: Any) -> Iter
       example_writer=builder._example_writer(),  # pylint: disable=protected-access
       ignore_duplicates=download_config.ignore_duplicates,
   )
-  with split_builder.maybe_beam_pipeline():
+  with temp_dirs.own_tempdir(), split_builder.maybe_beam_pipeline():  # Beam leaves empty folders in $TMPDIR.
     yield split_builder.beam_pipeline
 
 
-def filename_template(builder: Any, split: str) -> Any:
+_INDEX_MARK, _COUNT_MARK = 73_091, 86_427  # Five digits each, as TFDS writes numbers under 100,000.
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardNames:
+  """TFDS's naming of a split's files in the folder being built, as plain strings.
+
+  `template` is TFDS's own object, kept for the `SplitInfo` the builder
+  returns. It is not pickled: the pipeline's finalize step names shards from
+  the strings alone, so a Beam worker need not import TFDS to unpickle it.
+  """
+
+  directory: str
+  shard_name: str  # str.format(index=, num_shards=, width=): TFDS's relative shard path.
+  template: Any = dataclasses.field(default=None, compare=False)
+
+  def __getstate__(self) -> dict[str, str]:
+    return {"directory": self.directory, "shard_name": self.shard_name}
+
+  def __setstate__(self, state: dict[str, str]) -> None:
+    for name, value in {**state, "template": None}.items():
+      object.__setattr__(self, name, value)
+
+
+def filename_template(builder: Any, split: str) -> ShardNames:
   """TFDS's naming of a split's shard files in the folder being built."""
-  return builder._get_filename_template(split_name=split)  # pylint: disable=protected-access
+  return shard_names(builder._get_filename_template(split_name=split))  # pylint: disable=protected-access
 
 
-def shard_path(template: Any, index: int, num_shards: int) -> str:
-  return os.fspath(template.sharded_filepath(shard_index=index, num_shards=num_shards))
+def shard_names(template: Any) -> ShardNames:
+  """A TFDS `ShardedFileTemplate` as `ShardNames`."""
+  marked = template.relative_filepath(shard_index=_INDEX_MARK, num_shards=_COUNT_MARK)
+  if marked.count(str(_INDEX_MARK)) != 1 or marked.count(str(_COUNT_MARK)) != 1:
+    raise ValueError(f"TFDS names shards in a way pass_tfds does not know: {marked}")
+  shard_name = (marked.replace("{", "{{").replace("}", "}}")
+                .replace(str(_INDEX_MARK), "{index:0{width}d}").replace(str(_COUNT_MARK), "{num_shards:0{width}d}"))
+  return ShardNames(directory=os.fspath(template.data_dir), shard_name=shard_name, template=template)
 
 
-def split_info_path(template: Any) -> str:
-  return f"{template.filepath_prefix()}.split_info.json"
+def shard_path(names: ShardNames, index: int, num_shards: int) -> str:
+  """Shard `index` of `num_shards`, named as TFDS names it (numbers at least 5 digits wide)."""
+  width = max(5, len(str(num_shards)))
+  return posixpath.join(names.directory, names.shard_name.format(index=index, num_shards=num_shards, width=width))
 
 
-def split_info(name: str, shard_lengths: list[int], num_bytes: int, template: Any) -> Any:
+def split_info_path(names: ShardNames) -> str:
+  return f"{names.template.filepath_prefix()}.split_info.json"
+
+
+def split_info(name: str, shard_lengths: list[int], num_bytes: int, names: ShardNames) -> Any:
   import tensorflow_datasets as tfds
 
   return tfds.core.SplitInfo(
-      name=name, shard_lengths=shard_lengths, num_bytes=num_bytes, filename_template=template
+      name=name, shard_lengths=shard_lengths, num_bytes=num_bytes, filename_template=names.template
   )
 
 

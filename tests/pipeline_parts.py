@@ -28,7 +28,7 @@ def finalize_config(corpus: str, out: str, archive_names, *, num_shards=None, ra
       pieces=tuple(plan.plan_pieces(archive_list, range_bytes, num_shards)),
       archive_names=tuple(archive_names),
       settings=settings,
-      shard_path=functools.partial(tfds_internals.shard_path, template),
+      shard_path=functools.partial(tfds_internals.shard_path, tfds_internals.shard_names(template)),
       outputs=transforms.SplitOutputs(os.path.join(out, "split.json"), os.path.join(out, "build_report.json")),
       report_extra={},
   )

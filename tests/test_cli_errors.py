@@ -219,9 +219,8 @@ def test_dataflow_without_the_gcp_extra(tmp_path):
 # --- During the build --------------------------------------------------------------
 
 
-def test_strict_error_from_a_multi_processing_worker(tmp_path):
-  manual = str(tmp_path / "quirks")
-  testing.write_quirk_corpus(manual)
+def test_strict_error_from_a_multi_processing_worker(quirk_corpus, tmp_path):
+  manual, _ = quirk_corpus
   result = cli("--data_dir", tmp_path / "data", "--strict", manual_dir=manual)
   line = error_line(result, "--strict", ".tar", "member")
   assert "full log: " in line

@@ -89,10 +89,8 @@ DRIVER = textwrap.dedent('''
 
 
 @pytest.fixture(scope="module")
-def manual_dir(tmp_path_factory):
-  out = str(tmp_path_factory.mktemp("manual"))
-  testing.write_sample(out, 20, image_kb=4)
-  return out
+def manual_dir(small_sample):
+  return small_sample
 
 
 def dry_run(manual_dir, tmp_path, *extra):

@@ -27,7 +27,8 @@ def test_downloads_the_published_files(tmp_path):
   builder = tfds.builder("pass_dataset", data_dir=str(tmp_path))
   with mock.patch.object(tfds.download.DownloadManager, "download", fake_download):
     builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(beam_options=PipelineOptions([]))
+        download_config=tfds.download.DownloadConfig(
+            beam_options=PipelineOptions(["--direct_running_mode=in_memory"]))  # No worker processes needed.
     )
   published = pass_tfds.PassDataset.url_infos
   assert sorted(requested) == sorted(sources.ALL_NAMES)

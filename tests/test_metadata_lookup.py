@@ -1,4 +1,4 @@
-"""The compact CSV lookup: every row's values found by hash, first row wins, counts of the rest."""
+"""The compact CSV lookup and its pyarrow reader: every row's values found by hash, first row wins, counts of the rest."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import math
 
 import numpy as np
 
-from pass_tfds import image_keys, metadata, metadata_lookup
+from pass_tfds import image_keys, metadata, metadata_csv_reader, metadata_lookup
 
 HEADER = ",unickname,datetaken,licensename,hash,latitude,longitude\n"
 
 
 def _build(rows: str):
-  return metadata_lookup.build(io.BytesIO((HEADER + rows).encode("utf-8")), "pass_metadata.csv")
+  return metadata_csv_reader.build(io.BytesIO((HEADER + rows).encode("utf-8")), "pass_metadata.csv")
 
 
 def test_values_round_trip_through_the_file():
@@ -100,7 +100,7 @@ def _awkward_csv(seed: int = 0, rows: int = 3000) -> bytes:
 
 def test_the_columnar_build_gives_the_row_by_row_lookup():
   data = _awkward_csv()
-  fast, fast_stats = metadata_lookup.build(io.BytesIO(data), "pass_metadata.csv")
+  fast, fast_stats = metadata_csv_reader.build(io.BytesIO(data), "pass_metadata.csv")
   slow, slow_stats = metadata_lookup.build_by_rows(io.BytesIO(data), "pass_metadata.csv")
   assert fast_stats == slow_stats
   assert fast_stats.duplicate_rows > 0 and fast_stats.unusable_hash_rows > 0
@@ -115,6 +115,6 @@ def test_a_damaged_csv_is_named():
   from pass_tfds.errors import MetadataFormatError
 
   with pytest.raises(MetadataFormatError, match="pass_metadata.csv: cannot be read"):
-    metadata_lookup.build(io.BytesIO((HEADER + "0,a,b\n").encode()), "pass_metadata.csv")
+    metadata_csv_reader.build(io.BytesIO((HEADER + "0,a,b\n").encode()), "pass_metadata.csv")
   with pytest.raises(MetadataFormatError, match="pass_metadata.csv: cannot be read"):
-    metadata_lookup.build(io.BytesIO(HEADER.encode() + b"0,\xe9,,L,ab,,\n"), "pass_metadata.csv")
+    metadata_csv_reader.build(io.BytesIO(HEADER.encode() + b"0,\xe9,,L,ab,,\n"), "pass_metadata.csv")

@@ -12,13 +12,12 @@ from pass_tfds import accounting, testing, transforms
 import pipeline_parts
 
 
-def test_metrics_match_the_build_report_and_the_manifest(tmp_path):
-  corpus, out = tmp_path / "quirks", tmp_path / "out"
+def test_metrics_match_the_build_report_and_the_manifest(quirk_corpus, tmp_path):
+  (corpus, manifest), out = quirk_corpus, tmp_path / "out"
   out.mkdir()
-  manifest = testing.write_quirk_corpus(str(corpus))
   config = pipeline_parts.finalize_config(str(corpus), str(out), manifest.archives, num_shards=12)
   pipeline = beam.Pipeline(options=beam.options.pipeline_options.PipelineOptions([]))
-  _ = pipeline | transforms.BuildPassShards(str(corpus / "pass_metadata.csv"), config)
+  _ = pipeline | transforms.BuildPassShards(os.path.join(corpus, "pass_metadata.csv"), config)
   result = pipeline.run()
   result.wait_until_finish()
   metrics = collections.Counter()

@@ -66,7 +66,10 @@ def test_sources_are_read_once_front_to_back(corpus, tmp_path):
 def test_a_build_from_gcs_equals_a_build_from_local_disk(corpus, tmp_path, gcs):
   prefix = gcs.new_prefix("manual")
   gcs.upload_dir(corpus, prefix)
-  common = ["--checksums", os.path.join(corpus, "checksums.tsv"), "--num_shards", "20"]
+  # In-process: the source's place is what differs; worker processes reading gs:// are
+  # test_gcs_emulator's, multi_processing against in_memory is test_build_end_to_end's.
+  common = ["--checksums", os.path.join(corpus, "checksums.tsv"), "--num_shards", "20",
+            "--direct_running_mode=in_memory"]
   local = subprocess.run(
       [sys.executable, RUNNER, "--manual_dir", corpus, "--data_dir", str(tmp_path / "local"), *common],
       capture_output=True, text=True, env=gcs.env(), timeout=600, check=False,

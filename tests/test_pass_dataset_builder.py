@@ -4,17 +4,23 @@ The dummy data is a 20-image PASS-like corpus in the real layout (ten archives
 and pass_metadata.csv, see its README.md). TFDS hands it to the builder as the
 manual dir; the builder checks it against a checksums file, so
 `PASS_TFDS_CHECKSUMS` points at the dummy data's own `checksums.tsv` while the
-tests run. All three configs are built, each with a Beam pipeline.
+tests run. All three configs are built, each with a Beam pipeline, on the
+in-process DirectRunner (`in_memory`): TFDS's test case names no Beam options,
+and nothing here needs worker processes (builds with them: test_build_end_to_end).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import posixpath
 import tarfile
+from unittest import mock
 
+from apache_beam.options.pipeline_options import PipelineOptions
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core import download
 from PIL import Image
 
 import pass_tfds
@@ -55,6 +61,12 @@ class PassDatasetBuilderTest(tfds.testing.DatasetBuilderTestCase):
     else:
       os.environ[sources.CHECKSUMS_ENV] = cls._saved_checksums_env
     super().tearDownClass()
+
+  def _download_and_prepare_as_dataset(self, builder):
+    in_process = functools.partial(
+        download.DownloadConfig, beam_options=PipelineOptions(["--direct_running_mode=in_memory"]))
+    with mock.patch.object(download, "DownloadConfig", in_process):
+      super()._download_and_prepare_as_dataset(builder)
 
   def test_builds_every_config(self):
     # The inherited test builds BUILDER_CONFIG_NAMES_TO_TEST; this one builds

@@ -121,7 +121,7 @@ def built(tmp_path_factory):
     )
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(
-            manual_dir=corpus, beam_options=PipelineOptions([])
+            manual_dir=corpus, beam_options=PipelineOptions(["--direct_running_mode=in_memory"])
         )
     )
     assert builder.info.splits["train"].num_examples == NUM_IMAGES

@@ -138,9 +138,8 @@ def same_float32(actual: float, expected: float) -> bool:
 
 
 @pytest.fixture(scope="module")
-def quirks(tmp_path_factory):
-  out = str(tmp_path_factory.mktemp("quirks"))
-  testing.write_quirk_corpus(out)
+def quirks(quirk_corpus):
+  out, _ = quirk_corpus
   manifest = testing.load_manifest(out)
   return out, manifest, read_members(out, manifest), read_csv_rows(out)
 
@@ -409,13 +408,6 @@ def test_strict_build_fails_naming_archive_member_and_reason(quirks, tmp_path):
 
 
 # --- whole-file problems ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def small_sample(tmp_path_factory):
-  out = str(tmp_path_factory.mktemp("small_sample"))
-  testing.write_sample(out, 20, image_kb=4)
-  return out
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import functools
 import glob
 import inspect
 import os
+import pickle
 
 import tensorflow_datasets as tfds
 from tensorflow_datasets.core import file_adapters, naming, split_builder
@@ -31,12 +32,23 @@ def test_split_builder_runs_a_beam_pipeline_from_the_download_config():
 def test_the_builder_has_the_private_hooks_we_call(tmp_path):
   builder = tfds.builder("pass_dataset", data_dir=str(tmp_path))
   assert callable(builder._example_writer)  # pylint: disable=protected-access
-  template = tfds_internals.filename_template(builder, "train")
-  assert isinstance(template, naming.ShardedFileTemplate)
-  assert tfds_internals.shard_path(template, 3, 20).endswith("pass_dataset-train.tfrecord-00003-of-00020")
-  assert tfds_internals.split_info_path(template).endswith("3.0.0/pass_dataset-train.split_info.json")
-  info = tfds_internals.split_info("train", [2, 3], 100, template)
+  names = tfds_internals.filename_template(builder, "train")
+  assert isinstance(names.template, naming.ShardedFileTemplate)
+  assert tfds_internals.shard_path(names, 3, 20).endswith("pass_dataset-train.tfrecord-00003-of-00020")
+  assert tfds_internals.split_info_path(names).endswith("3.0.0/pass_dataset-train.split_info.json")
+  info = tfds_internals.split_info("train", [2, 3], 100, names)
   assert info.num_examples == 5 and info.num_shards == 2
+
+
+def test_shard_names_are_tfds_own_also_after_pickling_without_tfds_object(tmp_path):
+  builder = tfds.builder("pass_dataset", data_dir=str(tmp_path / "{odd} dir"))
+  names = tfds_internals.filename_template(builder, "train")
+  unpickled = pickle.loads(pickle.dumps(names))
+  assert unpickled.template is None and b"tensorflow_datasets" not in pickle.dumps(names)
+  for index, count in ((0, 1), (3, 20), (99_998, 99_999), (5, 100_000), (123_455, 123_456)):
+    tfds_path = os.fspath(names.template.sharded_filepath(shard_index=index, num_shards=count))
+    assert tfds_internals.shard_path(names, index, count) == tfds_path
+    assert tfds_internals.shard_path(unpickled, index, count) == tfds_path
 
 
 def test_download_and_prepare_builds_in_an_incomplete_folder_beside_the_version(tmp_path):
