@@ -12,7 +12,7 @@ from etils import epath
 import tensorflow_datasets as tfds
 
 from pass_tfds import beam_defaults, build_lock, pieces, plan, progress, shard_files, source_checks
-from pass_tfds import sources, tfds_internals, transforms
+from pass_tfds import reuse, sources, tfds_internals, transforms
 from pass_tfds.errors import SourceError, UsageError
 from pass_tfds.features import features_dict
 
@@ -190,7 +190,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     self.info.metadata["archives"] = list(self._archive_names)
     self.info.metadata["complete"] = self._archive_names == sources.ARCHIVE_NAMES
     archive_list = [
-        plan.SourceArchive(index, name, paths[name], *sources.size_and_mtime(paths[name]))
+        plan.SourceArchive(index, name, paths[name], *reuse.size_and_identity(paths[name]))
         for index, name in enumerate(self._archive_names)
     ]
     piece_list = plan.plan_pieces(archive_list, self._range_bytes, download_config.num_shards)

@@ -102,6 +102,13 @@ def duplicate_losers(pieces: Iterable[PieceRecords]) -> dict[int, np.ndarray]:
   return result
 
 
+def repeated_keys(written_keys: np.ndarray) -> list[str]:
+  """Problems, if a key is among the written keys (KEY_DTYPE) more than once: after duplicates were dropped."""
+  keys = image_keys.sortable(written_keys)
+  repeats = len(keys) - len(np.unique(keys))
+  return [f"{repeats} written images repeat the hash of another after duplicates were dropped"] if repeats else []
+
+
 @dataclasses.dataclass(frozen=True)
 class MetadataPlacement:
   """Where every CSV row with a usable hash went (each row counted once)."""

@@ -108,6 +108,6 @@ def test_a_shard_write_that_fails_half_way_leaves_nothing_and_can_run_again(tmp_
   with pytest.raises(OSError):
     shard_files.write_shard(path, failing(), shard_files.TFRECORD)
   assert os.listdir(tmp_path) == []
-  digest = shard_files.write_shard(path, iter([b"one", b"two"]), shard_files.TFRECORD)
-  assert shard_files.digest_of(path) == digest
+  written = shard_files.write_shard(path, iter([b"one", b"two"]), shard_files.TFRECORD)
+  assert shard_files.digest_of(path) == written.digest and written.records == 2
   assert list(shard_files.read_records(path, shard_files.TFRECORD)) == [b"one", b"two"]
