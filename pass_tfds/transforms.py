@@ -31,7 +31,7 @@ import google_crc32c
 import numpy as np
 
 from pass_tfds import accounting, archives, gc_tuning, image_keys, images, metadata_lookup, reconcile, shard_files
-from pass_tfds import reuse, tar_stream, zenodo
+from pass_tfds import publishing, reuse, tar_stream, zenodo
 from pass_tfds.errors import AccountingError, ArchiveError, MetadataFormatError
 from pass_tfds.pieces import SIDECAR_VERSION, PieceResult, PieceWriter, fail_if_strict_on_reuse, loser_names
 from pass_tfds.pieces import without_losers
@@ -309,8 +309,11 @@ def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: 
     )
   _refuse_incomplete_data(counts, config)
   kept = [result for result in results if result.records]
-  for index, result in enumerate(kept):
-    shard_files.move(result.path, config.shard_path(index, len(kept)), result.digest.size)
+  moves = [publishing.Move(result.path, config.shard_path(index, len(kept)), result.digest.size)
+           for index, result in enumerate(kept)]
+  publishing.record_moves(config.settings.work_dir, moves)  # First: a rerun after a kill takes them back.
+  for move in moves:
+    shard_files.move(move.source, move.destination, move.size)
   Metrics.counter(_NS, "written_shards").inc(len(kept))
   Metrics.counter(_NS, "metadata_rows_without_member").inc(counts.metadata_rows_without_member)
   Metrics.counter(_NS, "duplicate_metadata_rows").inc(counts.duplicate_metadata_rows)

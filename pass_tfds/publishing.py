@@ -1,0 +1,70 @@
+"""Moving finished shards to their published names, in a way a killed run can take back.
+
+Finalize records every move (`record_moves`, in the work folder) before the
+first one. A rerun after a kill finds the moved shards in the folder TFDS was
+building in (`incomplete.*`), or in a version folder that a killed rename left
+unfinished, and `take_back` returns them to the work folder, where the reuse
+rule (`reuse.reusable`: size and CRC32C against their sidecars) verifies them
+like any other stored piece. So a kill while publishing costs no finished work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+from typing import Sequence
+
+from pass_tfds import shard_files
+
+MOVES_NAME = "publish.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Move:
+  source: str  # The finished file in the work folder.
+  destination: str  # Its published path.
+  size: int
+
+
+def record_moves(work_dir: str, moves: Sequence[Move]) -> None:
+  shard_files.write_json(posixpath.join(work_dir, MOVES_NAME),
+                         {"moves": [dataclasses.asdict(move) for move in moves]})
+
+
+def recorded_moves(work_dir: str) -> list[Move]:
+  stored = shard_files.read_json(posixpath.join(work_dir, MOVES_NAME))
+  if not isinstance(stored, dict):
+    return []
+  try:
+    return [Move(**move) for move in stored["moves"]]
+  except (KeyError, TypeError):
+    return []
+
+
+def take_back(work_dir: str, folders: Sequence[str]) -> int:
+  """Moves published shards found in `folders` back to the work folder; returns how many.
+
+  A shard goes back only where its work-folder file is missing and its size is
+  the recorded one; whether it is reused is then up to its sidecar.
+  """
+  taken = 0
+  for move in recorded_moves(work_dir):
+    if shard_files.file_size(move.source) is not None:
+      continue
+    name = posixpath.basename(move.destination)
+    for folder in folders:
+      found = posixpath.join(folder.rstrip("/"), name)
+      if shard_files.file_size(found) == move.size:
+        shard_files.rename(found, move.source)
+        taken += 1
+        break
+  return taken
+
+
+def unfinished(version_dir: str, work_dir: str) -> bool:
+  """True when `version_dir` lacks a shard the recorded moves put there: a killed rename into it."""
+  moves = recorded_moves(work_dir)
+  return bool(moves) and any(
+      shard_files.file_size(posixpath.join(version_dir, posixpath.basename(move.destination))) != move.size
+      for move in moves
+  )
