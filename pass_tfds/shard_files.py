@@ -21,7 +21,7 @@ import shutil
 import struct
 import tempfile
 import uuid
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO, Iterable, Iterator
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -131,15 +131,10 @@ def copy_local_file(local: str, path: str) -> FileDigest:
   return FileDigest(size, crc)
 
 
-def write_shard(
-    path: str, records: Iterable[bytes], file_format: str,
-    before_rename: Callable[[WrittenShard], None] | None = None,
-) -> WrittenShard:
+def write_shard(path: str, records: Iterable[bytes], file_format: str) -> WrittenShard:
   """Writes the records to `path` through a temporary name; returns what it wrote.
 
   A failure half way leaves at most a temporary file, never a partial `path`.
-  `before_rename` runs once the file is whole, before it takes its name (to
-  write its sidecar first: then a shard under its own name always has one).
   """
   partial = temporary_name(path)
   try:
@@ -149,8 +144,6 @@ def write_shard(
       written = _write_array_records(partial, records)
     else:
       raise ValueError(f"unknown file format {file_format!r}")
-    if before_rename is not None:
-      before_rename(written)
     rename(partial, path)
   except BaseException:
     delete_if_exists(partial)

@@ -167,20 +167,14 @@ class WritePieceFn(beam.DoFn):
           read_size=self._settings.read_size,
       )
 
-      def result_of(shard: shard_files.WrittenShard) -> PieceResult:
-        return PieceResult(
-            piece=piece, path=path, records=shard.records, digest=shard.digest, span=writer.span,
-            counts=writer.counts, sidecar=sidecar, key=key, member_keys=writer.member_keys(),
-            written=writer.written(),
-        )
-
-      # The sidecar first: a shard under its own name always has one, so a kill never
-      # leaves a finished shard that a rerun cannot reuse.
-      shard = shard_files.write_shard(
-          path, writer.records(), self._settings.file_format,
-          before_rename=lambda shard: shard_files.write_json(sidecar, result_of(shard).to_json()),
+      shard = shard_files.write_shard(path, writer.records(), self._settings.file_format)
+      result = PieceResult(
+          piece=piece, path=path, records=shard.records, digest=shard.digest, span=writer.span,
+          counts=writer.counts, sidecar=sidecar, key=key, member_keys=writer.member_keys(),
+          written=writer.written(),
       )
-      result = result_of(shard)
+      # After the shard: a sidecar says its piece is finished (what progress and a rerun see).
+      shard_files.write_json(sidecar, result.to_json())
       self._written_pieces.inc()
     _count_result(result)
     self._source_bytes.inc(result.source_bytes)
@@ -225,16 +219,10 @@ class DropLosersFn(beam.DoFn):
           record for position, record in enumerate(shard_files.read_records(result.path, self._settings.file_format))
           if position not in dropped
       )
+      shard = shard_files.write_shard(path, records, self._settings.file_format)
       names = loser_names(result, losers, result.piece.archive.size)
-
-      def fixed_of(shard: shard_files.WrittenShard) -> PieceResult:
-        return without_losers(result, losers, names, path, shard, sidecar, key)
-
-      shard = shard_files.write_shard(
-          path, records, self._settings.file_format,
-          before_rename=lambda shard: shard_files.write_json(sidecar, fixed_of(shard).to_json()),
-      )
-      fixed = fixed_of(shard)
+      fixed = without_losers(result, losers, names, path, shard, sidecar, key)
+      shard_files.write_json(sidecar, fixed.to_json())
     _count_result(result, sign=-1)
     _count_result(fixed)
     yield fixed.light()
@@ -281,6 +269,7 @@ def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: 
              config: FinalizeConfig) -> None:
   """Proves the build, then publishes it. Safe to run again after a full or partial run."""
   by_name = {result.name: result for result in results}
+  reused = sum(result.reused for result in by_name.values())  # Pieces, whether or not a fix replaced them.
   by_name.update({fix.name: fix for fix in fixes})
   results = sorted(by_name.values(), key=lambda result: result.shard)
   missing = sorted({piece.name for piece in config.pieces} - by_name.keys())
@@ -323,7 +312,7 @@ def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: 
   })
   report = counts.to_report(
       config.archive_names, **config.report_extra, shards=len(kept), pieces=len(results),
-      reused_pieces=sum(result.reused for result in results),
+      reused_pieces=reused,
   )
   shard_files.write_text(config.outputs.report_path, accounting.report_json(report))
 
