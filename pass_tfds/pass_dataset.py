@@ -217,6 +217,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     outputs = transforms.SplitOutputs(
         split_info_path=tfds_internals.split_info_path(template),
         report_path=os.fspath(self.data_path / "build_report.json"),
+        manifest_path=os.fspath(self.data_path / publishing.MANIFEST_NAME),
     )
     settings = self._settings()
     config = transforms.FinalizeConfig(

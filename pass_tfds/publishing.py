@@ -6,17 +6,33 @@ building in (`incomplete.*`), or in a version folder that a killed rename left
 unfinished, and `take_back` returns them to the work folder, where the reuse
 rule (`reuse.reusable`: size and CRC32C against their sidecars) verifies them
 like any other stored piece. So a kill while publishing costs no finished work.
+
+Beside `dataset_info.json`, `shards.json` lists what was published, from the
+digests the shard writer computed (`shard_manifest`):
+
+    {"format": "pass_tfds.shards", "version": 1, "file_format": "tfrecord",
+     "shards": [{"name": "pass_dataset-train.tfrecord-00000-of-00020",
+                 "size": 1234567, "crc32c": "1a2b3c4d", "records": 7200}, ...],
+     "total": {"shards": 20, "size": 24691340, "records": 144000}}
+
+`name` is the file name in the version folder, `size` its bytes, `crc32c` the
+CRC32C (Castagnoli) of its bytes as 8 hex digits, `records` its examples. A
+copy of a build is checked against it file by file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import posixpath
 from typing import Sequence
 
 from pass_tfds import shard_files
 
 MOVES_NAME = "publish.json"
+MANIFEST_NAME = "shards.json"
+MANIFEST_FORMAT = "pass_tfds.shards"
+MANIFEST_VERSION = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,3 +84,28 @@ def unfinished(version_dir: str, work_dir: str) -> bool:
       shard_files.file_size(posixpath.join(version_dir, posixpath.basename(move.destination))) != move.size
       for move in moves
   )
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishedShard:
+  name: str  # File name in the version folder.
+  size: int
+  crc32c: int
+  records: int
+
+
+def shard_manifest(shards: Sequence[PublishedShard], file_format: str) -> dict:
+  """The `shards.json` content (see the module doc)."""
+  return {
+      "format": MANIFEST_FORMAT,
+      "version": MANIFEST_VERSION,
+      "file_format": file_format,
+      "shards": [{"name": shard.name, "size": shard.size, "crc32c": f"{shard.crc32c:08x}",
+                  "records": shard.records} for shard in shards],
+      "total": {"shards": len(shards), "size": sum(shard.size for shard in shards),
+                "records": sum(shard.records for shard in shards)},
+  }
+
+
+def manifest_json(shards: Sequence[PublishedShard], file_format: str) -> str:
+  return json.dumps(shard_manifest(shards, file_format), indent=2) + "\n"

@@ -81,6 +81,7 @@ class SplitOutputs:
 
   split_info_path: str
   report_path: str
+  manifest_path: str | None = None  # `publishing.MANIFEST_NAME` beside dataset_info.json.
 
 
 class BuildLookupFn(beam.DoFn):
@@ -315,6 +316,12 @@ def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: 
       reused_pieces=reused,
   )
   shard_files.write_text(config.outputs.report_path, accounting.report_json(report))
+  if config.outputs.manifest_path:
+    shard_files.write_text(config.outputs.manifest_path, publishing.manifest_json([
+        publishing.PublishedShard(posixpath.basename(move.destination), result.digest.size,
+                                  result.digest.crc32c, result.records)
+        for move, result in zip(moves, kept)
+    ], config.settings.file_format))
 
 
 def _refuse_incomplete_data(counts: accounting.BuildCounts, config: FinalizeConfig) -> None:

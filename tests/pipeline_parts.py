@@ -29,7 +29,8 @@ def finalize_config(corpus: str, out: str, archive_names, *, num_shards=None, ra
       archive_names=tuple(archive_names),
       settings=settings,
       shard_path=functools.partial(tfds_internals.shard_path, template),
-      outputs=transforms.SplitOutputs(os.path.join(out, "split.json"), os.path.join(out, "build_report.json")),
+      outputs=transforms.SplitOutputs(os.path.join(out, "split.json"), os.path.join(out, "build_report.json"),
+                                      os.path.join(out, "shards.json")),
       report_extra={},
   )
 

@@ -159,3 +159,23 @@ def test_keys_written_twice_after_the_duplicates_were_dropped_fail():
 
   assert reconcile.repeated_keys(image_keys.keys_array([1, 2, 3])) == []
   assert "1 written images repeat" in reconcile.repeated_keys(image_keys.keys_array([1, 2, 1]))[0]
+
+
+def test_published_shards_are_listed_with_their_digests_and_records(corpus, tmp_path):
+  """`shards.json` beside the build: what a copy of it is checked against."""
+  import json
+
+  corpus_dir, manifest = corpus
+  config = pipeline_parts.finalize_config(corpus_dir, str(tmp_path), manifest.archives, num_shards=20)
+  lookup, results = pipeline_parts.run_steps(config, os.path.join(corpus_dir, "pass_metadata.csv"))
+  transforms.finalize(results, [], lookup, config)
+  listed = json.loads((tmp_path / "shards.json").read_text())
+  assert (listed["format"], listed["version"], listed["file_format"]) == ("pass_tfds.shards", 1, "tfrecord")
+  assert [shard["name"] for shard in listed["shards"]] == _shards(tmp_path)
+  for shard in listed["shards"]:
+    path = str(tmp_path / shard["name"])
+    digest = shard_files.digest_of(path)
+    assert (shard["size"], shard["crc32c"]) == (digest.size, f"{digest.crc32c:08x}")
+    assert shard["records"] == len(list(shard_files.read_records(path, shard_files.TFRECORD)))
+  assert listed["total"] == {"shards": 20, "size": sum(s["size"] for s in listed["shards"]),
+                             "records": len(manifest.images)}
