@@ -78,9 +78,15 @@ def take_back(work_dir: str, folders: Sequence[str]) -> int:
 
 
 def unfinished(version_dir: str, work_dir: str) -> bool:
-  """True when `version_dir` lacks a shard the recorded moves put there: a killed rename into it."""
+  """True when `version_dir` holds files but lacks a shard the recorded moves put there.
+
+  What a rename of the whole folder leaves when killed half way where it is
+  not atomic (gs://: objects copied one by one).
+  """
   moves = recorded_moves(work_dir)
-  return bool(moves) and any(
+  if not moves or not shard_files.list_files(posixpath.join(version_dir.rstrip("/"), "*")):
+    return False
+  return any(
       shard_files.file_size(posixpath.join(version_dir, posixpath.basename(move.destination))) != move.size
       for move in moves
   )

@@ -167,7 +167,6 @@ class WritePieceFn(beam.DoFn):
           piece, lookup, self._prepare, self._settings.strict,
           read_size=self._settings.read_size,
       )
-
       shard = shard_files.write_shard(path, writer.records(), self._settings.file_format)
       result = PieceResult(
           piece=piece, path=path, records=shard.records, digest=shard.digest, span=writer.span,

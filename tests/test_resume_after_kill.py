@@ -64,9 +64,9 @@ def corpus(tmp_path_factory) -> str:
   return out
 
 
-def _command(corpus: str, data_dir) -> list[str]:
+def _command(corpus: str, data_dir, *extra: str) -> list[str]:
   return [sys.executable, RUNNER, "--data_dir", str(data_dir), "--manual_dir", corpus,
-          "--checksums", os.path.join(corpus, testing.CHECKSUMS_FILE), *FLAGS]
+          "--checksums", os.path.join(corpus, testing.CHECKSUMS_FILE), *FLAGS, *extra]
 
 
 def _env() -> dict[str, str]:
@@ -75,8 +75,8 @@ def _env() -> dict[str, str]:
   return env
 
 
-def _build(corpus: str, data_dir) -> dict:
-  result = subprocess.run(_command(corpus, data_dir), cwd=REPO, env=_env(), capture_output=True, text=True,
+def _build(corpus: str, data_dir, *extra: str) -> dict:
+  result = subprocess.run(_command(corpus, data_dir, *extra), cwd=REPO, env=_env(), capture_output=True, text=True,
                           timeout=TIMEOUT, check=False)
   assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-3000:])
   with open(os.path.join(_version_dir(data_dir), "build_report.json"), encoding="utf-8") as f:
@@ -197,3 +197,11 @@ def test_an_archive_replaced_between_the_kill_and_the_rerun_is_read_again(corpus
   clean_report = _build(manual, clean_dir)
   assert _shards(data_dir) == _shards(clean_dir)
   assert 0 < report["reused_pieces"] < report["pieces"] == clean_report["pieces"]
+
+
+def test_overwrite_after_a_kill_starts_from_zero(corpus, clean, tmp_path):
+  data_dir = tmp_path / "data"
+  _kill_when(corpus, data_dir, _half_the_pieces)
+  report = _build(corpus, data_dir, "--overwrite")
+  assert report["reused_pieces"] == 0  # --overwrite: partial_<version>/ goes too.
+  assert _shards(data_dir) == clean[1]

@@ -127,3 +127,17 @@ def test_a_gcs_objects_identity_changes_with_a_new_upload_of_the_same_size(gcs):
   assert size == 4096 and reuse.size_and_identity(path)[1] == first
   gcs.upload_bytes(b"b" * 4096, path)  # What a re-download of a damaged file uploads.
   assert reuse.size_and_identity(path)[1] != first
+
+
+def test_strict_over_pieces_a_lenient_run_left_fails_as_a_strict_build_does(tmp_path):
+  from pass_tfds.errors import StrictModeError
+
+  corpus = str(tmp_path / "quirks")
+  testing.write_quirk_corpus(corpus)
+  manifest = testing.load_manifest(corpus)
+  csv = os.path.join(corpus, "pass_metadata.csv")
+  config = pipeline_parts.finalize_config(corpus, str(tmp_path / "work"), manifest.archives)
+  pipeline_parts.run_steps(config, csv)  # Lenient: skips are counted, the pieces kept.
+  strict = dataclasses.replace(config, settings=dataclasses.replace(config.settings, strict=True))
+  with pytest.raises(StrictModeError, match=r"--strict: PASS\.\d\.tar: member '[^']+' skipped"):
+    pipeline_parts.run_steps(strict, csv)
