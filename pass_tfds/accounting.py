@@ -89,8 +89,11 @@ class BuildCounts:
     return counts
 
   def add_member(self, archive: str) -> None:
-    self.members += 1
-    self.archive(archive).members += 1
+    self.add_members(archive, 1)
+
+  def add_members(self, archive: str, number: int) -> None:
+    self.members += number
+    self.archive(archive).members += number
 
   def add_written(self, archive: str, reencoded: bool) -> None:
     self.written += 1

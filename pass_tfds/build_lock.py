@@ -145,15 +145,30 @@ class _Heartbeat(threading.Thread):
 
   def run(self) -> None:
     while not self.stopped.wait(self._interval):
-      current = _read(self._path)
-      if current is None or current.token != self._holder.token:
-        logging.getLogger(__name__).warning("The build lock %s was taken from this build.",
-                                            self._path)
-        return
       try:
-        _write(self._path, dataclasses.replace(self._holder, heartbeat=time.time()))
-      except Exception:  # pylint: disable=broad-except  (try again next beat)
-        pass
+        if not self._beat():
+          logging.getLogger(__name__).warning("The build lock %s was taken from this build.",
+                                              self._path)
+          return
+      except Exception as error:  # pylint: disable=broad-except  (a network blip: beat again next time)
+        logging.getLogger(__name__).warning("Could not refresh the build lock %s (%s); trying again.",
+                                            self._path, error)
+
+  def _beat(self) -> bool:
+    """Refreshes the heartbeat; False when another build holds the lock now.
+
+    A lock that cannot be read (gone for a moment, half-written, a failed
+    request) is not taken: it is written again, and read again next beat.
+    """
+    try:
+      with FileSystems.open(self._path) as stream:
+        current = Holder(**json.loads(stream.read().decode("utf-8")))
+    except Exception:  # pylint: disable=broad-except  (unreadable now: say so, keep the lock)
+      current = None
+    if current is not None and current.token != self._holder.token:
+      return False
+    _write(self._path, dataclasses.replace(self._holder, heartbeat=time.time()))
+    return True
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ import io
 import threading
 from typing import IO, Callable
 
+import google_crc32c
 import numpy as np
 
 from pass_tfds import image_keys, metadata
@@ -265,22 +266,30 @@ def release_memory() -> None:
   metadata_csv_reader.release_memory()
 
 
-_LOADED: dict[str, MetadataLookup] = {}
+_LOADED: dict[tuple[str, str], MetadataLookup] = {}
 _LOADING = threading.Lock()
 
 
-def load_once(path: str, read: callable) -> MetadataLookup:
-  """The lookup at `path`, read with `read(path) -> bytes` once per process."""
+def load_once(path: str, digest: str, read: Callable[[str], bytes]) -> MetadataLookup:
+  """The lookup at `path` whose bytes have the CRC32C `digest` (8 hex digits), read once per process.
+
+  Kept by path and digest, so a lookup rebuilt at the same path is read again;
+  bytes with another digest are refused, never used for this build.
+  """
   with _LOADING:
-    lookup = _LOADED.get(path)
+    lookup = _LOADED.get((path, digest))
     if lookup is None:
       try:
-        lookup = MetadataLookup.from_bytes(read(path))
+        data = read(path)
+        found = f"{google_crc32c.value(data):08x}"
+        if found != digest:
+          raise ValueError(f"its CRC32C is {found}, the build made one with {digest}")
+        lookup = MetadataLookup.from_bytes(data)
       except (OSError, ValueError) as error:
         raise MetadataFormatError(
             f"The metadata lookup {path} cannot be read ({error}); run the same command again"
             " to rebuild it."
         ) from error
       _LOADED.clear()  # One build's lookup at a time.
-      _LOADED[path] = lookup
+      _LOADED[(path, digest)] = lookup
     return lookup

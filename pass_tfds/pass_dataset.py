@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import os
 import posixpath
 from typing import Sequence
@@ -12,7 +13,7 @@ from etils import epath
 import tensorflow_datasets as tfds
 
 from pass_tfds import beam_defaults, build_lock, pieces, plan, progress, shard_files, source_checks
-from pass_tfds import sources, temp_dirs, tfds_internals, transforms
+from pass_tfds import publishing, reuse, sources, temp_dirs, tfds_internals, transforms
 from pass_tfds.errors import SourceError, UsageError
 from pass_tfds.features import features_dict
 
@@ -131,13 +132,31 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
           os.fspath(manual_dir), self._archive_names + (sources.METADATA_NAME,),
           self._manual_checksums_path, self._verify)
     with build_lock.held(os.fspath(self.data_dir)):  # One build per folder.
-      # Held by us, so the folder TFDS was building in is a killed run's; its
-      # finished pieces wait in work_dir().
-      for stale in shard_files.matching_folders(tfds_internals.building_dir_pattern(os.fspath(self.data_dir))):
-        shard_files.delete_tree(stale)
+      self._clear_killed_runs(overwrite)
       result = super().download_and_prepare(*args, download_config=download_config, **kwargs)
       shard_files.delete_tree(self.work_dir())
     return result
+
+  def _clear_killed_runs(self, overwrite: bool) -> None:
+    """Removes what killed runs left, keeping their finished work unless `overwrite` (from zero).
+
+    Called with the lock held, so the folders TFDS was building in are killed
+    runs'. Shards a run had already moved there (or into a version folder whose
+    rename it did not finish) go back to work_dir(), to be verified and reused.
+    """
+    version_dir, work_dir = os.fspath(self.data_dir), self.work_dir()
+    stale = shard_files.matching_folders(tfds_internals.building_dir_pattern(version_dir))
+    if overwrite:
+      shard_files.delete_tree(work_dir)
+    elif publishing.unfinished(version_dir, work_dir):
+      stale.append(version_dir)
+    if not overwrite and stale:
+      taken = publishing.take_back(work_dir, stale)
+      if taken:
+        logging.getLogger(__name__).info("Took back %d finished shards from a killed run's %s.",
+                                         taken, ", ".join(stale))
+    for folder in stale:
+      shard_files.delete_tree(folder)
 
   def as_data_source(self, *args, **kwargs):
     """Random access (`tfds.data_source`); refused in one line for a build on gs://."""
@@ -191,7 +210,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     self.info.metadata["archives"] = list(self._archive_names)
     self.info.metadata["complete"] = self._archive_names == sources.ARCHIVE_NAMES
     archive_list = [
-        plan.SourceArchive(index, name, paths[name], *sources.size_and_mtime(paths[name]))
+        plan.SourceArchive(index, name, paths[name], *reuse.size_and_identity(paths[name]))
         for index, name in enumerate(self._archive_names)
     ]
     piece_list = plan.plan_pieces(archive_list, self._range_bytes, download_config.num_shards)
@@ -199,6 +218,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     outputs = transforms.SplitOutputs(
         split_info_path=tfds_internals.split_info_path(template),
         report_path=os.fspath(self.data_path / "build_report.json"),
+        manifest_path=os.fspath(self.data_path / publishing.MANIFEST_NAME),
     )
     settings = self._settings()
     config = transforms.FinalizeConfig(

@@ -22,30 +22,45 @@ from pass_tfds.metadata_lookup import MetadataLookup
 from pass_tfds.plan import Piece
 from pass_tfds.tar_stream import RangeSpan
 
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(kw_only=True)
 class PieceResult:
-  """What one piece wrote: its shard file, counts, keys and the span it covered."""
+  """What one piece wrote: its shard file, counts, keys and the span it covered.
 
-  name: str
-  shard: int
-  archive: str
-  archive_index: int
-  archive_path: str
-  start: int
-  end: int
+  Its place in the build (`piece`: shard number, archive, byte range) and its
+  files' paths are today's, never read back from a sidecar.
+  """
+
+  piece: Piece
   path: str  # The shard file.
-  records: int
+  records: int  # Counted by the shard writer as it framed them.
   digest: shard_files.FileDigest
   span: RangeSpan
   counts: accounting.BuildCounts
   sidecar: str  # Where this result is stored, arrays included.
+  key: dict  # What the shard's bytes were made from (`reuse`).
   # The arrays travel through the pipeline only in the sidecar (`light`, `with_arrays`).
   member_keys: np.ndarray | None  # KEY_DTYPE: every member named with a usable hash, written or not.
   written: np.ndarray | None  # reconcile.WRITTEN_DTYPE, one per record, in record order.
   reused: bool = False
+
+  @property
+  def name(self) -> str:
+    return self.piece.name
+
+  @property
+  def shard(self) -> int:
+    return self.piece.shard
+
+  @property
+  def archive(self) -> str:
+    return self.piece.archive.name
+
+  @property
+  def source_bytes(self) -> int:
+    return self.piece.end - self.piece.start
 
   def light(self) -> PieceResult:
     """Without its arrays: what moves between pipeline steps (megabytes fewer per piece)."""
@@ -55,25 +70,17 @@ class PieceResult:
     """With its arrays, read back from the sidecar if they were left out."""
     if self.written is not None:
       return self
-    stored = PieceResult.from_json(shard_files.read_json(self.sidecar), self.sidecar)
+    stored = PieceResult.from_json(shard_files.read_json(self.sidecar), piece=self.piece, path=self.path,
+                                   sidecar=self.sidecar)
     return dataclasses.replace(self, member_keys=stored.member_keys, written=stored.written)
 
-  @property
-  def source_bytes(self) -> int:
-    return self.end - self.start
-
-  def to_json(self, fingerprint: str) -> dict:
+  def to_json(self) -> dict:
     return {
         "version": SIDECAR_VERSION,
-        "fingerprint": fingerprint,
-        "name": self.name,
-        "shard": self.shard,
-        "archive": self.archive,
-        "archive_index": self.archive_index,
-        "archive_path": self.archive_path,
-        "start": self.start,
-        "end": self.end,
-        "path": self.path,
+        "key": self.key,
+        "name": self.name,  # Name, range and records also feed `progress`.
+        "start": self.piece.start,
+        "end": self.piece.end,
         "records": self.records,
         "size": self.digest.size,
         "crc32c": self.digest.crc32c,
@@ -84,21 +91,17 @@ class PieceResult:
     }
 
   @classmethod
-  def from_json(cls, value: dict, sidecar: str) -> PieceResult:
+  def from_json(cls, value: dict, *, piece: Piece, path: str, sidecar: str) -> PieceResult:
+    """A stored result, placed where today's plan puts `piece`."""
     return cls(
-        name=value["name"],
-        shard=value["shard"],
-        archive=value["archive"],
-        archive_index=value["archive_index"],
-        archive_path=value["archive_path"],
-        start=value["start"],
-        end=value["end"],
-        path=value["path"],
+        piece=piece,
+        path=path,
         records=value["records"],
         digest=shard_files.FileDigest(value["size"], value["crc32c"]),
         span=RangeSpan(**value["span"]),
         counts=accounting.BuildCounts.from_json(value["counts"]),
         sidecar=sidecar,
+        key=value["key"],
         member_keys=np.frombuffer(base64.b64decode(value["member_keys"]), dtype=image_keys.KEY_DTYPE),
         written=np.frombuffer(base64.b64decode(value["written"]), dtype=reconcile.WRITTEN_DTYPE),
         reused=True,
@@ -111,6 +114,14 @@ def fail_if_strict(strict: bool, archive: str, member: str, reason: str, detail:
         f"--strict: {archive}: member {member!r} skipped ({reason}: {detail}). Re-download"
         f" {archive}, or build without --strict to skip it and list it in build_report.json."
     )
+
+
+def fail_if_strict_on_reuse(strict: bool, counts: accounting.BuildCounts) -> None:
+  """What `--strict` would have said had a reused piece been written now."""
+  for reason in sorted(accounting.STRICT_REASONS):
+    if strict and counts.skipped.get(reason):
+      archive, _, member = counts.skipped_examples[reason][0].partition(":")
+      fail_if_strict(strict, archive, member, reason, "found when this piece was written")
 
 
 class PieceWriter:
@@ -158,7 +169,6 @@ class PieceWriter:
         if member.kind == tar_stream.OTHER:
           self.counts.non_file_entries += 1
           continue
-        self.counts.add_member(archive.name)
         if member.kind == tar_stream.SYMLINK:
           self._skip(member.name, accounting.SYMLINK, f"a link to {member.link_target!r}")
           continue
@@ -177,6 +187,8 @@ class PieceWriter:
         if record is not None:
           yield record
       self.span = reader.span
+      # The reader's count, not this loop's: a member this loop lost shows in the invariant.
+      self.counts.add_members(archive.name, reader.span.members)
 
   def _record(self, member: tar_stream.TarMember, data: bytes, written_here: set[int]) -> bytes | None:
     image_hash, reason = archives.classify_member_name(member.name, len(data))
@@ -212,15 +224,15 @@ class PieceWriter:
 def loser_names(result: PieceResult, losers: np.ndarray, archive_size: int) -> list[str]:
   """The member names of the records at `losers`, read from their tar headers (rare: duplicates)."""
   names = []
-  with archives.open_file(result.archive_path) as stream:
+  with archives.open_file(result.piece.archive.path) as stream:
     for offset in sorted(int(result.written[position]["offset"]) for position in losers):
       names.append(tar_stream.read_member_at(stream, offset, result.archive, archive_size).name)
   return names
 
 
 def without_losers(
-    result: PieceResult, losers: np.ndarray, names: list[str], path: str, digest: shard_files.FileDigest,
-    sidecar: str,
+    result: PieceResult, losers: np.ndarray, names: list[str], path: str, written: shard_files.WrittenShard,
+    sidecar: str, key: dict,
 ) -> PieceResult:
   """The result of a piece after the records at `losers` (members `names`) were dropped."""
   counts = accounting.BuildCounts.from_json(result.counts.to_json())
@@ -234,6 +246,6 @@ def without_losers(
   keep = np.ones(len(result.written), dtype=bool)
   keep[losers] = False
   return dataclasses.replace(
-      result, path=path, records=int(keep.sum()), digest=digest, counts=counts, sidecar=sidecar,
-      written=result.written[keep], reused=False,
+      result, path=path, records=written.records, digest=written.digest, counts=counts, sidecar=sidecar,
+      key=key, written=result.written[keep], reused=False,
   )

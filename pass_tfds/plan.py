@@ -32,13 +32,18 @@ PIECE_NAME = re.compile(r"^(?P<archive>.+\.tar)\.(?P<start>\d{12})-(?P<end>\d{12
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SourceArchive:
-  """One archive of the build: its position in the archive list, name, path and size."""
+  """One archive of the build: its position in the archive list, name, path and size.
+
+  `identity` tells this file's bytes apart from another's without reading them
+  (`reuse.source_identity`: size, modification time, on gs:// the object's
+  checksum); a stored piece is reused only if it was read from the same.
+  """
 
   index: int
   name: str
   path: str
   size: int
-  mtime: float = 0.0  # Last modified, as the filesystem says: part of what makes a stored piece reusable.
+  identity: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -32,7 +32,9 @@ def check_tiling(pieces: Sequence[Piece], spans: dict[str, RangeSpan]) -> list[s
   chain's next header), a piece that owns none must lie wholly inside the
   previous owner's last member (or in the zeros at the end), and exactly one
   end-of-archive block must be reached. So no member was read by two pieces
-  and none fell between them.
+  and none fell between them. A span's `end_of_archive` and `zeros_from` are
+  proven by its reader (zeros from there to the end of the file), so zeros
+  inside a member cannot pass for the end.
   """
   problems = []
   by_archive: dict[str, list[Piece]] = {}
@@ -98,6 +100,13 @@ def duplicate_losers(pieces: Iterable[PieceRecords]) -> dict[int, np.ndarray]:
   for shard in np.unique(shards[losers]):
     result[int(shard)] = np.sort(positions[losers][shards[losers] == shard])
   return result
+
+
+def repeated_keys(written_keys: np.ndarray) -> list[str]:
+  """Problems, if a key is among the written keys (KEY_DTYPE) more than once: after duplicates were dropped."""
+  keys = image_keys.sortable(written_keys)
+  repeats = len(keys) - len(np.unique(keys))
+  return [f"{repeats} written images repeat the hash of another after duplicates were dropped"] if repeats else []
 
 
 @dataclasses.dataclass(frozen=True)

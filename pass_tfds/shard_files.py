@@ -57,6 +57,14 @@ class FileDigest:
   crc32c: int
 
 
+@dataclasses.dataclass(frozen=True)
+class WrittenShard:
+  """What `write_shard` wrote: the file's digest and the records it framed, counted as written."""
+
+  digest: FileDigest
+  records: int
+
+
 def _create(path: str) -> IO[bytes]:
   return FileSystems.create(
       path, mime_type="application/octet-stream", compression_type=CompressionTypes.UNCOMPRESSED
@@ -76,10 +84,23 @@ def temporary_name(path: str) -> str:
   return f"{path}.tmp-{uuid.uuid4().hex[:12]}"
 
 
-def _write_tfrecords(path: str, records: Iterable[bytes]) -> FileDigest:
+class _Counted:
+  """Passes records through, counting them: what the writer framed, not what its caller meant to send."""
+
+  def __init__(self, records: Iterable[bytes]):
+    self._records = records
+    self.count = 0
+
+  def __iter__(self) -> Iterator[bytes]:
+    for record in self._records:
+      yield record
+      self.count += 1
+
+
+def _write_tfrecords(path: str, records: Iterable[bytes]) -> WrittenShard:
   # Each part goes to the stream as it is: the stream buffers the small frames,
   # and a record (an image) is copied once, into the file.
-  crc, size = 0, 0
+  crc, size, count = 0, 0, 0
   with _create(path) as stream:
     for record in records:
       head, tail = tfrecord_frame(record)
@@ -87,14 +108,16 @@ def _write_tfrecords(path: str, records: Iterable[bytes]) -> FileDigest:
         crc = google_crc32c.extend(crc, part)
         stream.write(part)
       size += len(head) + len(record) + len(tail)
-  return FileDigest(size, crc)
+      count += 1
+  return WrittenShard(FileDigest(size, crc), count)
 
 
-def _write_array_records(path: str, records: Iterable[bytes]) -> FileDigest:
+def _write_array_records(path: str, records: Iterable[bytes]) -> WrittenShard:
+  counted = _Counted(records)
   with tempfile.TemporaryDirectory(prefix="pass_tfds-") as local_dir:
     local = os.path.join(local_dir, "shard.array_record")
-    tfds_internals.write_array_records(local, records)
-    return copy_local_file(local, path)
+    tfds_internals.write_array_records(local, counted)
+    return WrittenShard(copy_local_file(local, path), counted.count)
 
 
 def copy_local_file(local: str, path: str) -> FileDigest:
@@ -108,24 +131,24 @@ def copy_local_file(local: str, path: str) -> FileDigest:
   return FileDigest(size, crc)
 
 
-def write_shard(path: str, records: Iterable[bytes], file_format: str) -> FileDigest:
-  """Writes the records to `path` through a temporary name; returns the file's digest.
+def write_shard(path: str, records: Iterable[bytes], file_format: str) -> WrittenShard:
+  """Writes the records to `path` through a temporary name; returns what it wrote.
 
   A failure half way leaves at most a temporary file, never a partial `path`.
   """
   partial = temporary_name(path)
   try:
     if file_format == TFRECORD:
-      digest = _write_tfrecords(partial, records)
+      written = _write_tfrecords(partial, records)
     elif file_format == ARRAY_RECORD:
-      digest = _write_array_records(partial, records)
+      written = _write_array_records(partial, records)
     else:
       raise ValueError(f"unknown file format {file_format!r}")
     rename(partial, path)
   except BaseException:
     delete_if_exists(partial)
     raise
-  return digest
+  return written
 
 
 def digest_of(path: str) -> FileDigest | None:

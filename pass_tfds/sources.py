@@ -70,12 +70,6 @@ def read_checksums(path: str) -> dict[str, FileChecksum]:
   return entries
 
 
-def size_and_mtime(path: str) -> tuple[int, float]:
-  """A file's size and last-modified time, through Beam FileSystems."""
-  metadata_ = FileSystems.match([path])[0].metadata_list[0]
-  return metadata_.size_in_bytes, metadata_.last_updated_in_seconds
-
-
 def select_archives(requested: Sequence[str] | None) -> tuple[str, ...]:
   """The archives to build from: all ten unless some are asked for by name."""
   if not requested:

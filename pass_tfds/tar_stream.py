@@ -4,9 +4,12 @@ A range `[start, end)` owns every member whose first header block (its
 extended header, if it has one) starts inside it, and reads such a member
 whole even when its data runs past `end`. A range finds the chain of headers
 by scanning 512-byte blocks, from a little before its start, for a header
-whose checksum is right, confirmed by following the chain to the next header. Reads only go forward, in large requests, so the same code
-is cheap on a local disk and on `gs://`, where every seek back would cost a
-fresh ranged GET.
+whose checksum is right, confirmed by following the chain to the next header
+or to the end of the archive. Zeros count as the end of the archive only where
+they run to the end of the file; zeros anywhere else where a header should be
+are damage, reported with their offset. Reads only go forward, in large
+requests, so the same code is cheap on a local disk and on `gs://`, where every
+seek back would cost a fresh ranged GET.
 """
 
 from __future__ import annotations
@@ -60,13 +63,18 @@ class RangeSpan:
   after its last member's padded data (both None: it owns no member).
   `end_of_archive` is the offset of the end-of-archive block when the range's
   chain of headers reached it; `zeros_from` is set instead when the range
-  owns no member and found only zeros from that offset to the end of the file.
+  owns no member and found zeros there. Both are set only once the bytes from
+  that offset to the end of the file were read and found all zero.
+  `members` counts the members the range owns (links included, directories
+  and other entries not): the reader's count, independent of what the writer
+  made of them.
   """
 
   first: int | None = None
   stop: int | None = None
   end_of_archive: int | None = None
   zeros_from: int | None = None
+  members: int = 0
 
 
 _COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
@@ -196,6 +204,8 @@ class _Window:
     return True
 
   def get(self, start: int, stop: int) -> bytes:
+    if start < self.base:  # Forgotten bytes: a bug in the caller, never wrong bytes.
+      raise ValueError(f"bytes from {start:,} were dropped (the window starts at {self.base:,})")
     if not self.ensure(stop) or self.base + self._hi - self._lo < stop:
       raise EOFError(start)
     return bytes(self._view[self._lo + start - self.base:self._lo + stop - self.base])
@@ -238,6 +248,8 @@ class RangeReader:
     self._end = end
     self._scan_from = max(0, _padded(start) - LOOKBACK)
     self._window = _Window(stream, self._scan_from, end, file_size, read_size)
+    self._read_size = read_size
+    self._zero_run = (0, 0)  # The last zero run found: [start, first non-zero byte or limit).
     self.span = RangeSpan()
 
   def _damaged(self, offset: int, what: str) -> ArchiveError:
@@ -254,7 +266,12 @@ class RangeReader:
       return None
 
   def _confirmed(self, offset: int) -> bool:
-    """A valid header at `offset` whose chain continues to a valid header or the end."""
+    """A valid header at `offset` whose chain continues to a valid header or to the archive's end.
+
+    The end is the end of the file, or zeros that run to it. A zero run longer
+    than the read size is not scanned here (that would hold it all in memory):
+    the header is taken, and `__iter__` proves the end or fails naming the offset.
+    """
     block = self._block(offset)
     if block is None or not header_is_valid(block):
       return False
@@ -265,15 +282,24 @@ class RangeReader:
     if following >= self._window.file_size:
       return following == self._window.file_size
     after = self._block(following)
-    return after is not None and (after == _ZERO_BLOCK or header_is_valid(after))
+    if after is None:
+      return False
+    if after != _ZERO_BLOCK:
+      return header_is_valid(after)
+    limit = min(following + self._read_size, self._window.file_size)
+    return self._zeros_until(following, limit, forget=False) == limit
 
   def _first_header(self) -> tuple[int | None, int | None]:
     """(first confirmed header from the scan start on, offset from which the file is all zeros)."""
     offset = self._scan_from
     while offset < self._end and offset + BLOCK <= self._window.file_size:
       block = self._block(offset)
-      if block == _ZERO_BLOCK and self._zero_tail(offset):
-        return None, offset
+      if block == _ZERO_BLOCK:  # No header here, nor anywhere in the zero run.
+        nonzero = self._zeros_until(offset, self._window.file_size, forget=True)
+        if nonzero == self._window.file_size:
+          return None, offset
+        offset = nonzero // BLOCK * BLOCK  # The block holding the run's first non-zero byte.
+        continue
       # A tar starts with a header: at 0 a valid one needs no confirmation, so
       # damage to the second header is reported as such.
       if offset == 0 and not header_is_valid(block) and compression_of(block):
@@ -284,41 +310,65 @@ class RangeReader:
       self._window.forget_before(offset)
     return None, None
 
-  def _zero_tail(self, offset: int) -> bool:
-    """True when everything from `offset` to the end of the file is zero (the archive's end)."""
-    position = offset
-    while position < self._window.file_size:
-      stop = min(position + (1 << 20), self._window.file_size)
-      if self._window.get(position, stop).count(0) != stop - position:
-        return False
-      self._window.forget_before(stop)
-      position = stop
-    return True
+  def _zeros_until(self, position: int, limit: int, forget: bool) -> int:
+    """The first offset in `[position, limit)` holding a non-zero byte; `limit` if there is none.
+
+    Each byte is looked at once per zero run (the last answer is kept), so a
+    scan over a long run stays linear. With `forget`, the zeros are dropped
+    from the window as they are passed: only when nothing before them is
+    needed again.
+    """
+    run_start, run_stop = self._zero_run
+    if run_start <= position <= run_stop:  # Known zeros up to run_stop: go on from there.
+      stop = run_stop
+    else:
+      run_start = stop = position
+    while stop < limit:
+      chunk_stop = min(stop + (1 << 20), limit)
+      chunk = self._window.get(stop, chunk_stop)
+      nonzero = len(chunk) - len(chunk.lstrip(b"\0"))
+      if nonzero < len(chunk):
+        stop += nonzero
+        break
+      if forget:
+        self._window.forget_before(chunk_stop // BLOCK * BLOCK)
+      stop = chunk_stop
+    self._zero_run = (run_start, stop)
+    return min(stop, limit)
+
+  def _end_of_archive(self, offset: int) -> None:
+    """Checks that the zero block at `offset` is the archive's end: zeros up to the end of the file."""
+    nonzero = self._zeros_until(offset, self._window.file_size, forget=True)
+    if nonzero != self._window.file_size:
+      raise self._damaged(offset, f"zeros where a tar header should be, but the file goes on"
+                          f" after them (non-zero byte at {nonzero:,}): not the end of the archive")
 
   def __iter__(self) -> Iterator[TarMember]:
     offset, zeros_from = self._first_header()
     if offset is None:
       self.span = RangeSpan(zeros_from=zeros_from)
       return
-    first = None
+    first, owned = None, 0
     while offset < self._end:
       block = self._block(offset)
       if block is None:
         raise self._damaged(offset, "the file ends where a tar header should start"
                             " (no end-of-archive block)")
       if block == _ZERO_BLOCK:
+        self._end_of_archive(offset)
         if first is None:
           self.span = RangeSpan(zeros_from=offset)
         else:
-          self.span = RangeSpan(first, offset, end_of_archive=offset)
+          self.span = RangeSpan(first, offset, end_of_archive=offset, members=owned)
         return
       member, offset = self._read_member(offset, block)
       self._window.forget_before(offset)
       if member.offset >= self._start:  # Before it: the previous range's member.
         if first is None:
           first = member.offset
+        owned += member.kind != OTHER
         yield member
-    self.span = RangeSpan(first, offset) if first is not None else RangeSpan()
+    self.span = RangeSpan(first, offset, members=owned) if first is not None else RangeSpan()
 
   def _read_member(self, offset: int, block: bytes) -> tuple[TarMember, int]:
     """The logical member starting at `offset` (after any extended headers) and the next offset."""

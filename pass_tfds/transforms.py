@@ -31,9 +31,10 @@ import google_crc32c
 import numpy as np
 
 from pass_tfds import accounting, archives, gc_tuning, image_keys, images, metadata_lookup, reconcile, shard_files
-from pass_tfds import tar_stream, zenodo
+from pass_tfds import publishing, reuse, tar_stream, zenodo
 from pass_tfds.errors import AccountingError, ArchiveError, MetadataFormatError
-from pass_tfds.pieces import SIDECAR_VERSION, PieceResult, PieceWriter, loser_names, without_losers
+from pass_tfds.pieces import SIDECAR_VERSION, PieceResult, PieceWriter, fail_if_strict_on_reuse, loser_names
+from pass_tfds.pieces import without_losers
 from pass_tfds.plan import Piece
 
 _NS = accounting.METRICS_NAMESPACE
@@ -50,9 +51,10 @@ class BuildSettings:
   short_side: int | None
   jpeg_quality: int
   strict: bool
-  fingerprint: str  # What else makes a stored piece reusable: config, format, code version.
+  fingerprint: str  # What else decides a piece's bytes: version, config, format.
   read_size: int = tar_stream.READ_SIZE
   max_missing_metadata: float | None = 0.01  # Fraction of written images; None: no limit.
+  code_version: str = dataclasses.field(default_factory=reuse.code_version)  # Of the launcher's code.
 
   def prepare(self) -> Callable[[bytes], images.PreparedImage]:
     if self.short_side is None:
@@ -79,6 +81,7 @@ class SplitOutputs:
 
   split_info_path: str
   report_path: str
+  manifest_path: str | None = None  # `publishing.MANIFEST_NAME` beside dataset_info.json.
 
 
 class BuildLookupFn(beam.DoFn):
@@ -91,13 +94,11 @@ class BuildLookupFn(beam.DoFn):
   def process(self, csv_path: str):
     path = posixpath.join(self._settings.work_dir, LOOKUP_NAME)
     sidecar = posixpath.join(self._settings.work_dir, LOOKUP_NAME + ".json")
-    match = beam.io.filesystems.FileSystems.match([csv_path])[0].metadata_list[0]
-    source = {"csv": csv_path, "size": match.size_in_bytes, "mtime": match.last_updated_in_seconds}
+    key = reuse.make_key(
+        csv=reuse.source_identity(csv_path), code=self._settings.code_version, format=LOOKUP_NAME,
+    )
     stored = shard_files.read_json(sidecar)
-    if (
-        stored and stored.get("source") == source
-        and shard_files.digest_of(path) == shard_files.FileDigest(stored["size"], stored["crc32c"])
-    ):
+    if reuse.reusable(stored, key, path):
       stats = metadata_lookup.CsvStats(**stored["stats"])
       digest = f"{stored['crc32c']:08x}"
     else:
@@ -109,7 +110,7 @@ class BuildLookupFn(beam.DoFn):
       crc = google_crc32c.value(data)
       shard_files.write_bytes(path, data)
       shard_files.write_json(sidecar, {
-          "source": source, "size": len(data), "crc32c": crc, "stats": dataclasses.asdict(stats),
+          "key": key, "size": len(data), "crc32c": crc, "stats": dataclasses.asdict(stats),
       })
       digest = f"{crc:08x}"
       _LOG.info("Metadata lookup: %d rows, %d keys, %.1f MB.", stats.rows, keys, len(data) / 1e6)
@@ -144,36 +145,37 @@ class WritePieceFn(beam.DoFn):
     gc_tuning.freeze_objects_alive_now()  # Workers start with the imports done.
     self._prepare = self._settings.prepare()
 
-  def _reusable(self, piece: Piece, fingerprint: str) -> PieceResult | None:
-    stored = shard_files.read_json(self._settings.sidecar_path(piece.name))
-    if not stored or stored.get("version") != SIDECAR_VERSION or stored.get("fingerprint") != fingerprint:
-      return None
-    if shard_files.digest_of(stored["path"]) != shard_files.FileDigest(stored["size"], stored["crc32c"]):
-      return None
-    return PieceResult.from_json(stored, self._settings.sidecar_path(piece.name))
+  def _key(self, piece: Piece, lookup_info: LookupInfo) -> dict:
+    """Everything that decides the piece's bytes (`reuse`); not its place in the build."""
+    return reuse.make_key(
+        sidecar=SIDECAR_VERSION, settings=self._settings.fingerprint, code=self._settings.code_version,
+        archive=piece.archive.name, source=piece.archive.identity, start=piece.start, end=piece.end,
+        lookup=lookup_info.digest,
+    )
 
   def process(self, piece: Piece, lookup_info: LookupInfo):
-    fingerprint = f"{self._settings.fingerprint}|lookup:{lookup_info.digest}"
-    result = self._reusable(piece, fingerprint)
-    if result is None:
-      lookup = metadata_lookup.load_once(lookup_info.path, shard_files.read_bytes)
+    key = self._key(piece, lookup_info)
+    path, sidecar = self._settings.piece_path(piece.name), self._settings.sidecar_path(piece.name)
+    stored = shard_files.read_json(sidecar)
+    if reuse.reusable(stored, key, path):
+      result = PieceResult.from_json(stored, piece=piece, path=path, sidecar=sidecar)
+      fail_if_strict_on_reuse(self._settings.strict, result.counts)
+      self._reused_pieces.inc()
+    else:
+      lookup = metadata_lookup.load_once(lookup_info.path, lookup_info.digest, shard_files.read_bytes)
       writer = PieceWriter(
           piece, lookup, self._prepare, self._settings.strict,
           read_size=self._settings.read_size,
       )
-      path = self._settings.piece_path(piece.name)
-      digest = shard_files.write_shard(path, writer.records(), self._settings.file_format)
-      written = writer.written()
+      shard = shard_files.write_shard(path, writer.records(), self._settings.file_format)
       result = PieceResult(
-          piece.name, piece.shard, piece.archive.name, piece.archive.index, piece.archive.path,
-          piece.start, piece.end,
-          path, len(written), digest, writer.span, writer.counts, self._settings.sidecar_path(piece.name),
-          writer.member_keys(), written,
+          piece=piece, path=path, records=shard.records, digest=shard.digest, span=writer.span,
+          counts=writer.counts, sidecar=sidecar, key=key, member_keys=writer.member_keys(),
+          written=writer.written(),
       )
-      shard_files.write_json(self._settings.sidecar_path(piece.name), result.to_json(fingerprint))
+      # After the shard: a sidecar says its piece is finished (what progress and a rerun see).
+      shard_files.write_json(sidecar, result.to_json())
       self._written_pieces.inc()
-    else:
-      self._reused_pieces.inc()
     _count_result(result)
     self._source_bytes.inc(result.source_bytes)
     _LOG.info("%s piece %s: %d images.", "Reused" if result.reused else "Wrote", piece.name, result.records)
@@ -183,7 +185,7 @@ class WritePieceFn(beam.DoFn):
 def find_losers(results: list[PieceResult]):
   """(piece result, record positions to drop) for each piece holding a later copy of a hash."""
   losers = reconcile.duplicate_losers(
-      reconcile.PieceRecords(result.shard, result.archive_index, result.with_arrays().written)
+      reconcile.PieceRecords(result.shard, result.piece.archive.index, result.with_arrays().written)
       for result in results
   )
   by_shard = {result.shard: result for result in results}
@@ -200,26 +202,30 @@ class DropLosersFn(beam.DoFn):
   def process(self, result_and_losers: tuple[PieceResult, np.ndarray]):
     result, losers = result_and_losers
     result = result.with_arrays()
-    tag = f"{google_crc32c.value(np.asarray(losers, dtype=np.int64).tobytes()):08x}"
+    losers = np.asarray(losers, dtype=np.int64)
+    tag = f"{google_crc32c.value(losers.tobytes()):08x}"
     name = f"{result.name}.without-duplicates-{tag}"
     path = self._settings.piece_path(name)
     sidecar = self._settings.sidecar_path(name)
+    # Made from the piece's shard as it is now (its key and digest), less these records.
+    key = reuse.make_key(piece=result.key, size=result.digest.size, crc32c=result.digest.crc32c,
+                         losers=losers.tolist())
     stored = shard_files.read_json(sidecar)
-    if stored and shard_files.digest_of(path) == shard_files.FileDigest(stored["size"], stored["crc32c"]):
-      fixed = PieceResult.from_json(stored, sidecar)
+    if reuse.reusable(stored, key, path):
+      fixed = PieceResult.from_json(stored, piece=result.piece, path=path, sidecar=sidecar)
     else:
-      dropped = set(int(position) for position in losers)
+      dropped = set(losers.tolist())
       records = (
           record for position, record in enumerate(shard_files.read_records(result.path, self._settings.file_format))
           if position not in dropped
       )
-      digest = shard_files.write_shard(path, records, self._settings.file_format)
-      names = loser_names(result, losers, shard_files.file_size(result.archive_path))
-      fixed = without_losers(result, np.asarray(losers), names, path, digest, sidecar)
-      shard_files.write_json(sidecar, fixed.to_json(fingerprint="without-duplicates"))
+      shard = shard_files.write_shard(path, records, self._settings.file_format)
+      names = loser_names(result, losers, result.piece.archive.size)
+      fixed = without_losers(result, losers, names, path, shard, sidecar, key)
+      shard_files.write_json(sidecar, fixed.to_json())
     _count_result(result, sign=-1)
     _count_result(fixed)
-    yield dataclasses.replace(fixed, name=result.name).light()
+    yield fixed.light()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,26 +247,29 @@ def _csv_side(counts: accounting.BuildCounts, results: list[PieceResult], lookup
   counts.duplicate_metadata_examples = list(stats.duplicate_examples)
   counts.unusable_hash_rows = stats.unusable_hash_rows
   counts.unusable_hash_examples = list(stats.unusable_hash_examples)
-  lookup = metadata_lookup.load_once(lookup_info.path, shard_files.read_bytes)
+  lookup = metadata_lookup.load_once(lookup_info.path, lookup_info.digest, shard_files.read_bytes)
   member_keys, written_keys = [np.empty(0, dtype=image_keys.KEY_DTYPE)], [np.empty(0, dtype=image_keys.KEY_DTYPE)]
   for result in results:  # One piece's arrays at a time.
     full = result.with_arrays()
     member_keys.append(full.member_keys)
     written_keys.append(full.written[["hi", "lo"]].astype(image_keys.KEY_DTYPE))
-  placement = reconcile.place_metadata(lookup.keys(), np.concatenate(member_keys), np.concatenate(written_keys))
+  written = np.concatenate(written_keys)
+  problems = reconcile.repeated_keys(written)
+  placement = reconcile.place_metadata(lookup.keys(), np.concatenate(member_keys), written)
   counts.metadata_rows_without_member = placement.rows_without_member
   counts.metadata_rows_of_skipped_images = placement.rows_of_skipped_images
   counts.images_with_metadata = placement.images_with_metadata
   if placement.images_without_metadata != counts.images_without_metadata:
-    return [f"{counts.images_without_metadata} images were written without metadata, but the keys"
-            f" say {placement.images_without_metadata}"]
-  return []
+    problems.append(f"{counts.images_without_metadata} images were written without metadata, but the"
+                    f" keys say {placement.images_without_metadata}")
+  return problems
 
 
 def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: LookupInfo,
              config: FinalizeConfig) -> None:
   """Proves the build, then publishes it. Safe to run again after a full or partial run."""
   by_name = {result.name: result for result in results}
+  reused = sum(result.reused for result in by_name.values())  # Pieces, whether or not a fix replaced them.
   by_name.update({fix.name: fix for fix in fixes})
   results = sorted(by_name.values(), key=lambda result: result.shard)
   missing = sorted({piece.name for piece in config.pieces} - by_name.keys())
@@ -275,9 +284,13 @@ def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: 
   counts = accounting.BuildCounts.merge_all(result.counts for result in results)
   problems += _csv_side(counts, results, lookup_info)
   problems += counts.problems()
+  # Records as the shard writer framed them, against images as the piece writer counted them.
   in_shards = sum(result.records for result in results)
   if in_shards != counts.written:
     problems.append(f"the shards hold {in_shards} examples but {counts.written} images were counted as written")
+  problems += [f"{result.name}: its shard holds {result.records} examples but {result.counts.written}"
+               f" images were counted as written there" for result in results
+               if result.records != result.counts.written]
   if problems:
     raise AccountingError(
         "The build does not reconcile: " + "; ".join(problems)
@@ -285,8 +298,11 @@ def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: 
     )
   _refuse_incomplete_data(counts, config)
   kept = [result for result in results if result.records]
-  for index, result in enumerate(kept):
-    shard_files.move(result.path, config.shard_path(index, len(kept)), result.digest.size)
+  moves = [publishing.Move(result.path, config.shard_path(index, len(kept)), result.digest.size)
+           for index, result in enumerate(kept)]
+  publishing.record_moves(config.settings.work_dir, moves)  # First: a rerun after a kill takes them back.
+  for move in moves:
+    shard_files.move(move.source, move.destination, move.size)
   Metrics.counter(_NS, "written_shards").inc(len(kept))
   Metrics.counter(_NS, "metadata_rows_without_member").inc(counts.metadata_rows_without_member)
   Metrics.counter(_NS, "duplicate_metadata_rows").inc(counts.duplicate_metadata_rows)
@@ -296,9 +312,15 @@ def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: 
   })
   report = counts.to_report(
       config.archive_names, **config.report_extra, shards=len(kept), pieces=len(results),
-      reused_pieces=sum(result.reused for result in results),
+      reused_pieces=reused,
   )
   shard_files.write_text(config.outputs.report_path, accounting.report_json(report))
+  if config.outputs.manifest_path:
+    shard_files.write_text(config.outputs.manifest_path, publishing.manifest_json([
+        publishing.PublishedShard(posixpath.basename(move.destination), result.digest.size,
+                                  result.digest.crc32c, result.records)
+        for move, result in zip(moves, kept)
+    ], config.settings.file_format))
 
 
 def _refuse_incomplete_data(counts: accounting.BuildCounts, config: FinalizeConfig) -> None:

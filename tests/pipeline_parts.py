@@ -7,13 +7,13 @@ import os
 
 from tensorflow_datasets.core import naming
 
-from pass_tfds import plan, shard_files, sources, tfds_internals, transforms
+from pass_tfds import plan, reuse, shard_files, tfds_internals, transforms
 
 
 def finalize_config(corpus: str, out: str, archive_names, *, num_shards=None, range_bytes=plan.DEFAULT_RANGE_BYTES,
                     file_format=shard_files.TFRECORD, max_missing_metadata=None) -> transforms.FinalizeConfig:
   archive_list = [
-      plan.SourceArchive(i, name, os.path.join(corpus, name), *sources.size_and_mtime(os.path.join(corpus, name)))
+      plan.SourceArchive(i, name, os.path.join(corpus, name), *reuse.size_and_identity(os.path.join(corpus, name)))
       for i, name in enumerate(archive_names)
   ]
   template = naming.ShardedFileTemplate(
@@ -29,7 +29,8 @@ def finalize_config(corpus: str, out: str, archive_names, *, num_shards=None, ra
       archive_names=tuple(archive_names),
       settings=settings,
       shard_path=functools.partial(tfds_internals.shard_path, tfds_internals.shard_names(template)),
-      outputs=transforms.SplitOutputs(os.path.join(out, "split.json"), os.path.join(out, "build_report.json")),
+      outputs=transforms.SplitOutputs(os.path.join(out, "split.json"), os.path.join(out, "build_report.json"),
+                                      os.path.join(out, "shards.json")),
       report_extra={},
   )
 

@@ -108,6 +108,74 @@ def test_a_shard_write_that_fails_half_way_leaves_nothing_and_can_run_again(tmp_
   with pytest.raises(OSError):
     shard_files.write_shard(path, failing(), shard_files.TFRECORD)
   assert os.listdir(tmp_path) == []
-  digest = shard_files.write_shard(path, iter([b"one", b"two"]), shard_files.TFRECORD)
-  assert shard_files.digest_of(path) == digest
+  written = shard_files.write_shard(path, iter([b"one", b"two"]), shard_files.TFRECORD)
+  assert shard_files.digest_of(path) == written.digest and written.records == 2
   assert list(shard_files.read_records(path, shard_files.TFRECORD)) == [b"one", b"two"]
+
+
+# --- independent counts (issue 16) ------------------------------------------------------
+
+
+def test_a_record_written_without_being_counted_fails_the_build(corpus, tmp_path, monkeypatch):
+  """The shards' record counts come from the shard writer, not from the counter they are checked against."""
+  from pass_tfds import pieces
+
+  records = pieces.PieceWriter.records
+
+  def one_extra(self):
+    yield from records(self)
+    if self._piece.shard == 3:
+      yield b"a record nobody counted"
+
+  monkeypatch.setattr(pieces.PieceWriter, "records", one_extra)
+  corpus_dir, manifest = corpus
+  config = pipeline_parts.finalize_config(corpus_dir, str(tmp_path), manifest.archives, num_shards=20)
+  lookup, results = pipeline_parts.run_steps(config, os.path.join(corpus_dir, "pass_metadata.csv"))
+  with pytest.raises(AccountingError, match="its shard holds"):
+    transforms.finalize(results, [], lookup, config)
+  assert not _shards(tmp_path)
+
+
+def test_a_member_the_writer_never_saw_fails_the_build(corpus, tmp_path, monkeypatch):
+  """`members` is the tar reader's count, not the writer loop's: a member that loop lost shows."""
+  from pass_tfds import pieces, tar_stream
+
+  class Losing(tar_stream.RangeReader):
+    def __iter__(self):
+      for position, member in enumerate(super().__iter__()):
+        if position != 2:
+          yield member
+
+  monkeypatch.setattr(pieces.tar_stream, "RangeReader", Losing)
+  corpus_dir, manifest = corpus
+  config = pipeline_parts.finalize_config(corpus_dir, str(tmp_path), manifest.archives[:1])
+  lookup, results = pipeline_parts.run_steps(config, os.path.join(corpus_dir, "pass_metadata.csv"))
+  with pytest.raises(AccountingError, match="archive members but"):
+    transforms.finalize(results, [], lookup, config)
+
+
+def test_keys_written_twice_after_the_duplicates_were_dropped_fail():
+  from pass_tfds import image_keys, reconcile
+
+  assert reconcile.repeated_keys(image_keys.keys_array([1, 2, 3])) == []
+  assert "1 written images repeat" in reconcile.repeated_keys(image_keys.keys_array([1, 2, 1]))[0]
+
+
+def test_published_shards_are_listed_with_their_digests_and_records(corpus, tmp_path):
+  """`shards.json` beside the build: what a copy of it is checked against."""
+  import json
+
+  corpus_dir, manifest = corpus
+  config = pipeline_parts.finalize_config(corpus_dir, str(tmp_path), manifest.archives, num_shards=20)
+  lookup, results = pipeline_parts.run_steps(config, os.path.join(corpus_dir, "pass_metadata.csv"))
+  transforms.finalize(results, [], lookup, config)
+  listed = json.loads((tmp_path / "shards.json").read_text())
+  assert (listed["format"], listed["version"], listed["file_format"]) == ("pass_tfds.shards", 1, "tfrecord")
+  assert [shard["name"] for shard in listed["shards"]] == _shards(tmp_path)
+  for shard in listed["shards"]:
+    path = str(tmp_path / shard["name"])
+    digest = shard_files.digest_of(path)
+    assert (shard["size"], shard["crc32c"]) == (digest.size, f"{digest.crc32c:08x}")
+    assert shard["records"] == len(list(shard_files.read_records(path, shard_files.TFRECORD)))
+  assert listed["total"] == {"shards": 20, "size": sum(s["size"] for s in listed["shards"]),
+                             "records": len(manifest.images)}

@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import math
 
+import google_crc32c
 import numpy as np
+import pytest
 
-from pass_tfds import image_keys, metadata, metadata_csv_reader, metadata_lookup
+from pass_tfds import errors, image_keys, metadata, metadata_csv_reader, metadata_lookup
 
 HEADER = ",unickname,datetaken,licensename,hash,latitude,longitude\n"
 
@@ -66,9 +68,22 @@ def test_a_lookup_is_loaded_once_per_process(tmp_path):
     reads.append(path)
     return lookup.to_bytes()
 
-  first = metadata_lookup.load_once(str(tmp_path / "l.npz"), read)
-  assert metadata_lookup.load_once(str(tmp_path / "l.npz"), read) is first
+  digest = f"{google_crc32c.value(lookup.to_bytes()):08x}"
+  first = metadata_lookup.load_once(str(tmp_path / "l.npz"), digest, read)
+  assert metadata_lookup.load_once(str(tmp_path / "l.npz"), digest, read) is first
   assert reads == [str(tmp_path / "l.npz")]
+
+
+def test_a_lookup_rebuilt_at_the_same_path_is_read_again(tmp_path):
+  """Kept by path alone, a second build in one process used the first build's lookup."""
+  path = str(tmp_path / "l.npz")
+  lookups = [_build("0,u,,L,ab,,\n")[0], _build("0,v,,L,cd,,\n")[0]]
+  for lookup in lookups:
+    data = lookup.to_bytes()
+    loaded = metadata_lookup.load_once(path, f"{google_crc32c.value(data):08x}", lambda _: data)
+    assert loaded.keys().tolist() == lookup.keys().tolist()
+  with pytest.raises(errors.MetadataFormatError, match="CRC32C"):  # Bytes of another lookup: refused.
+    metadata_lookup.load_once(path, "00000000", lambda _: lookups[0].to_bytes())
 
 
 def _awkward_csv(seed: int = 0, rows: int = 3000) -> bytes:

@@ -89,8 +89,8 @@ def test_a_build_from_gcs_equals_a_build_from_local_disk(corpus, tmp_path, gcs):
 def test_shards_write_and_read_back_on_gcs(gcs, file_format):
   path = f"{gcs.new_prefix('shards')}/pass_dataset-train.{file_format}-00000-of-00001"
   records = [bytes([i]) * (i * 100 + 1) for i in range(50)]
-  digest = shard_files.write_shard(path, iter(records), file_format)
-  assert shard_files.digest_of(path) == digest
+  written = shard_files.write_shard(path, iter(records), file_format)
+  assert shard_files.digest_of(path) == written.digest and written.records == len(records)
   assert list(shard_files.read_records(path, file_format)) == records
   assert [p for p in gcs.list(path.rsplit("/", 1)[0] + "/")] == [path]  # No temporary file left.
 
