@@ -172,11 +172,11 @@ def check_existing_build(request: BuildRequest) -> bool:
 def check(args: argparse.Namespace, extra: Sequence[str], program: str,
           repo_dir: str | None) -> BuildRequest:
   """Every flag and source checked once, cheapest first; nothing is created."""
-  from pass_tfds.pass_dataset import PassDataset
-
   archives = sources.select_archives(flag_checks.check_archives(args.archives))
   range_bytes = flag_checks.range_bytes(args.range_mb)
   flag_checks.check_num_shards(args.num_shards, len(archives))
+  from pass_tfds.pass_dataset import PassDataset
+
   flag_checks.check_config(args.config, [config.name for config in PassDataset.BUILDER_CONFIGS])
   runner = flag_checks.check_runner(_runner_flag(extra))
   flags = beam_flags(extra, runner, repo_dir)

@@ -183,7 +183,7 @@ def checksums_hint(manual_dir: str, checksums_path: str, program: str | None) ->
 def check_metadata_header(path: str) -> None:
   """Fails now, not after every archive is indexed, if the CSV is not PASS's."""
   with archives.open_file(path) as stream:
-    for _ in metadata.iter_values(stream, posixpath.basename(path)):
+    for _ in metadata.iter_values(stream, path):  # Named with its folder.
       break
 
 

@@ -278,7 +278,7 @@ def refusal(tmp_path, *argv: str, program: str = "pass-tfds-build") -> str:
     args, extra = cli.parse_args(list(argv), program)
     preflight.check(args, extra, program, REPO)
   failure = failures.describe(raised.value, lambda path: "")
-  assert failure.exit_code == 2 and failure.plain or failure.expected
+  assert failure.exit_code == 2 and failure.expected, failure
   assert "\n" not in failure.message, failure.message
   assert sorted(os.listdir(tmp_path)) == before  # Nothing created.
   return f"error: {failure.message}"
