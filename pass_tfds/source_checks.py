@@ -65,12 +65,13 @@ def check_archives_are_files(manual_dir: str, names: Iterable[str]) -> None:
     )
   folders = [name for name in names if os.path.isdir(os.path.join(manual_dir, name))]
   if folders:
+    one = len(folders) == 1
     raise SourceError(
         f"{', '.join(os.path.join(manual_dir, name) for name in folders)}"
-        f" {'is a folder' if len(folders) == 1 else 'are folders'}, not the tar"
-        f" file{'' if len(folders) == 1 else 's'} PASS publishes: put the downloaded .tar"
-        f" file{'' if len(folders) == 1 else 's'} there, as"
-        f" {'it is' if len(folders) == 1 else 'they are'} (do not extract), from {zenodo.RECORD_URL}."
+        f" {'is a folder' if one else 'are folders'}, not the file{'' if one else 's'} PASS"
+        f" publishes: put the downloaded file{'' if one else 's'} there as"
+        f" {'it is' if one else 'they are'} (keep the .tar files; do not extract), from"
+        f" {zenodo.RECORD_URL}."
     )
 
 

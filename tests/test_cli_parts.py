@@ -353,7 +353,7 @@ def test_an_archive_name_that_is_a_folder(tmp_path, sample):
   os.mkdir(os.path.join(manual, "PASS.2.tar"))
   line = refusal(tmp_path, *with_sample(tmp_path, manual, "--verify", "none")[:-4],
                  "--verify", "none")
-  assert f"{manual}/PASS.2.tar is a folder, not the tar file" in line, line
+  assert f"{manual}/PASS.2.tar is a folder, not the file PASS publishes" in line, line
 
 
 def test_extracted_archives_are_recognised(tmp_path, sample):
