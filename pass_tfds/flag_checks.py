@@ -99,11 +99,10 @@ def range_bytes(text: str) -> int:
     mib = float(text)
   except ValueError:
     mib = math.nan
-  smallest = plan.BLOCK / _MIB
   if not math.isfinite(mib) or mib * _MIB < plan.BLOCK:
     raise UsageError(
-        f"--range_mb {text}: give the most MiB of an archive one shard reads, a number of at"
-        f" least {smallest:g} (one 512-byte tar block); the default is"
+        f"--range_mb {text}: give the most MiB of an archive one shard reads, a finite number"
+        f" of at least 1/{_MIB // plan.BLOCK} (one {plan.BLOCK}-byte tar block); the default is"
         f" {plan.DEFAULT_RANGE_BYTES / _MIB:g}."
     )
   return int(mib * _MIB)
