@@ -97,10 +97,6 @@ def _sha256(path: str) -> str:
   return digest.hexdigest()
 
 
-def _names(names: Sequence[str]) -> str:
-  return ", ".join(names)
-
-
 def check_manual_files(
     manual_dir: str,
     names: Iterable[str],
@@ -140,7 +136,7 @@ def check_manual_files(
                     " into that folder")
   elif missing:
     problems.append(f"{len(missing)} of the {len(paths)} files are missing from {manual_dir}"
-                    f" ({_names(missing)}): download them from {zenodo.RECORD_URL} into that folder")
+                    f" ({', '.join(missing)}): download them from {zenodo.RECORD_URL} into that folder")
   if len(other_size) == 1:
     name, size, expected = other_size[0]
     problems.append(f"{name} is {size:,} bytes but the published file is {expected.size:,} bytes"
@@ -148,13 +144,13 @@ def check_manual_files(
   elif other_size:
     (name, size, expected), others = other_size[0], [name for name, _, _ in other_size[1:]]
     problems.append(f"{len(other_size)} files are not the size the checksums file registers"
-                    f" ({name} is {size:,} bytes, not {expected.size:,}; also {_names(others)}):"
+                    f" ({name} is {size:,} bytes, not {expected.size:,}; also {', '.join(others)}):"
                     f" truncated or different files; download them again from {zenodo.RECORD_URL}")
   for name, expected in damaged:
     problems.append(f"{name} has the right size but the wrong sha256 (damaged): download it"
                     f" again from {expected.url}")
   if unregistered:
-    problems.append(f"{_names(unregistered)}: no size or sha256 is registered for"
+    problems.append(f"{', '.join(unregistered)}: no size or sha256 is registered for"
                     f" {'it' if len(unregistered) == 1 else 'them'} in the checksums file")
   if problems:
     mismatch = other_size or damaged or unregistered
