@@ -18,4 +18,5 @@ logging.getLogger().addFilter(lambda record: "apitools not found" not in record.
 from pass_tfds.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-  sys.exit(main(sys.argv[1:], repo_dir=os.path.dirname(os.path.abspath(__file__))))
+  sys.exit(main(sys.argv[1:], repo_dir=os.path.dirname(os.path.abspath(__file__)),
+                program="beam_runner.py"))

@@ -8,17 +8,59 @@ pick its Prism runner, which it first tries to download.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, Mapping, Sequence
 
 from pass_tfds import cpus
 
-DIRECT_RUNNERS = ("DirectRunner", "direct", "BundleBasedDirectRunner")
+
+@dataclasses.dataclass(frozen=True)
+class Runner:
+  """A Beam runner this project builds on."""
+
+  path: str  # What Beam imports for it.
+  shares_disk: bool  # Its workers see this machine's files: local --data_dir/--manual_dir work.
+
+
+_BEAM = "apache_beam.runners."
+# The runners `--runner` accepts, by the short name people type. A runner whose workers
+# see this machine's disk (this machine, or a cluster on a shared filesystem) takes local
+# paths; the others need gs:// folders.
+RUNNERS = {
+    "DirectRunner": Runner(_BEAM + "direct.direct_runner.DirectRunner", True),
+    "BundleBasedDirectRunner": Runner(_BEAM + "direct.direct_runner.BundleBasedDirectRunner", True),
+    "SwitchingDirectRunner": Runner(_BEAM + "direct.direct_runner.SwitchingDirectRunner", True),
+    "DataflowRunner": Runner(_BEAM + "dataflow.dataflow_runner.DataflowRunner", False),
+    "FlinkRunner": Runner(_BEAM + "portability.flink_runner.FlinkRunner", False),
+    "SparkRunner": Runner(_BEAM + "portability.spark_runner.SparkRunner", False),
+    "PortableRunner": Runner(_BEAM + "portability.portable_runner.PortableRunner", False),
+}
+DIRECT_RUNNERS = ("DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
+
+
+def runner_name(value: str | None) -> str | None:
+  """The `RUNNERS` key that `--runner=value` names, as Beam resolves names; None if none does.
+
+  Beam takes a name in any case, without its `Runner` suffix, or a class's dotted path.
+  """
+  if value is None:
+    return "DirectRunner"
+  by_lower = {name.lower(): name for name in RUNNERS}
+  by_path = {runner.path: name for name, runner in RUNNERS.items()}
+  return (by_lower.get(value.lower()) or by_lower.get(value.lower() + "runner")
+          or by_path.get(value))
 
 
 def is_local(runner: str | None) -> bool:
-  """Whether `runner` (a pipeline option value) runs on this machine."""
-  return runner is None or runner in DIRECT_RUNNERS or runner.endswith(".DirectRunner")
+  """Whether `runner` (a pipeline option value) is the DirectRunner, which takes our local defaults."""
+  return runner_name(runner) in DIRECT_RUNNERS
+
+
+def shares_disk(runner: str | None) -> bool:
+  """Whether `runner`'s workers see this machine's files (an unknown runner: no)."""
+  name = runner_name(runner)
+  return name is not None and RUNNERS[name].shares_disk
 
 
 def local_defaults(named: set[str], runner: str | None) -> dict[str, Any]:
@@ -85,3 +127,12 @@ def with_local_options(options: Any | None, runner: Any | None = None) -> Any | 
   if not added:
     return options
   return PipelineOptions(flags + _as_flags(added), **values)
+
+
+def is_dry_run(options: Any | None) -> bool:
+  """Whether Beam `options` ask to translate the job only (`--dry_run=True`)."""
+  if options is None:
+    return False
+  from apache_beam.options.pipeline_options import TestOptions
+
+  return bool(options.view_as(TestOptions).dry_run)

@@ -1,11 +1,12 @@
-"""`beam_runner.py`: build PASS with Beam, locally (DirectRunner) or on Dataflow.
+"""`pass-tfds-build` / `beam_runner.py`: build PASS with Beam, locally (DirectRunner) or on Dataflow.
 
-    python beam_runner.py --data_dir D [--manual_dir M] [--config NAME] [Beam flags...]
+    pass-tfds-build --data_dir D [--manual_dir M] [--config NAME] [Beam flags...]
 
-Flags this script does not know are Beam pipeline options. With no `--runner`
+Flags this command does not know are Beam pipeline options. With no `--runner`
 the build runs on the DirectRunner in multi_processing mode, one worker per
 core. `--runner=DataflowRunner --project P --region R --temp_location gs://...`
-submits a Dataflow job, staging this package for the workers.
+submits a Dataflow job, staging this package for the workers. `preflight`
+checks everything before anything is created.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ import time
 import traceback
 from typing import Any, Sequence
 
-from pass_tfds import beam_defaults, failures, flag_checks, gc_tuning, plan, source_checks, sources
+from pass_tfds import failures, flag_checks, gc_tuning, plan, preflight, source_checks, sources
 from pass_tfds.console import Console
 from pass_tfds.errors import UsageError
 from pass_tfds.progress import Progress
-_PACKAGE_FLAGS = ("--setup_file", "--requirements_file", "--extra_package", "--extra_packages",
-                  "--sdk_container_image")
+
+PROGRAM = "pass-tfds-build"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,11 +38,13 @@ class _Parser(argparse.ArgumentParser):
     raise UsageError(message)
 
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser(program: str = PROGRAM) -> argparse.ArgumentParser:
   parser = _Parser(
-      prog="beam_runner.py",
+      prog=program,
       description="Build the pass_dataset TFDS dataset with Apache Beam. Unknown flags are"
-      " passed to Beam as pipeline options (e.g. --runner=DataflowRunner).",
+      " passed to Beam as pipeline options (e.g. --runner=DataflowRunner). Every flag and"
+      " source file is checked before anything is created.",
+      allow_abbrev=False,  # --checksum is a typo, not --checksums.
   )
   parser.add_argument("--data_dir", required=True, help="Where TFDS datasets live (local or gs://).")
   parser.add_argument(
@@ -68,8 +71,8 @@ def make_parser() -> argparse.ArgumentParser:
                       help="Force the number of shards (at least 1).")
   parser.add_argument("--overwrite", action="store_true", help="Delete an existing build first.")
   parser.add_argument(
-      "--range_mb", type=float, default=plan.DEFAULT_RANGE_BYTES / (1 << 20),
-      help="The most MiB of one archive a shard reads (default %(default)g): each archive is cut"
+      "--range_mb", default=f"{plan.DEFAULT_RANGE_BYTES / (1 << 20):g}",
+      help="The most MiB of one archive a shard reads (default %(default)s): each archive is cut"
       " into byte ranges of at most this size, read front to back in parallel.",
   )
   parser.add_argument(
@@ -81,38 +84,14 @@ def make_parser() -> argparse.ArgumentParser:
   return parser
 
 
-def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+def parse_args(argv: Sequence[str] | None,
+               program: str = PROGRAM) -> tuple[argparse.Namespace, list[str]]:
   """Our flags, and the rest (Beam's), after checking that the rest are Beam's."""
-  parser = make_parser()
+  parser = make_parser(program)
   args, extra = parser.parse_known_args(argv)
   ours = [option for action in parser._actions for option in action.option_strings]
-  flag_checks.check_unknown_flags(extra, [flag for flag in ours if flag.startswith("--")])
+  flag_checks.check_unknown_flags(extra, [flag for flag in ours if flag.startswith("--")], program)
   return args, extra
-
-
-def beam_flags(extra: list[str], repo_dir: str | None) -> list[str]:
-  """Beam flags with local defaults filled in, and packaging for Dataflow."""
-  flags = list(extra)
-  names = {flag.split("=", 1)[0] for flag in flags if flag.startswith("--")}
-  runner = next(
-      (flag.split("=", 1)[1] for flag in flags if flag.startswith("--runner=")),
-      flags[flags.index("--runner") + 1] if "--runner" in flags else None,
-  )
-  if runner is None or beam_defaults.is_local(runner):
-    flags = beam_defaults.with_local_flags(flags)
-  elif "Dataflow" in runner and not names.intersection(_PACKAGE_FLAGS):
-    pyproject = os.path.join(repo_dir or "", "pyproject.toml")
-    if repo_dir and os.path.exists(pyproject):
-      flags.append(f"--setup_file={pyproject}")
-    else:
-      raise UsageError(
-          "Dataflow workers need this package: pass --extra_package"
-          " dist/pass_tfds-3.0.0-py3-none-any.whl (build it with `python -m build`), or run"
-          " beam_runner.py from a checkout of the repository."
-      )
-  return flags
-
-
 
 
 def summarize(report: dict, seconds: float, data_path: str) -> str:
@@ -181,78 +160,46 @@ def disk_full_message(data_dir: str, needed: int, path: str | None) -> str:
   )
 
 
-def _already_built(builder, archives: tuple[str, ...]) -> bool:
-  """A finished build of the same archives is there (TFDS will reuse it)."""
-  if not (builder.data_path / "dataset_info.json").exists():
-    return False
-  return tuple(builder.info.metadata.get("archives", ())) == archives
-
-
-def _build(args: argparse.Namespace, extra: list[str], repo_dir: str | None,
-           context: dict[str, Any]) -> int:
-  archives = flag_checks.check_archives(args.archives)
-  flag_checks.check_local_dir("--data_dir", args.data_dir)
-  if args.manual_dir:
-    source_checks.check_manual_dir(args.manual_dir)
-  flags = beam_flags(extra, repo_dir)
-
-  from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
-
-  options = PipelineOptions(flags)
-  dry_run = bool(options.view_as(TestOptions).dry_run)
-  runner = options.view_as(StandardOptions).runner
-  flag_checks.check_remote_runner(runner, args.data_dir, args.manual_dir, dry_run)
+def _build(request: preflight.BuildRequest, context: dict[str, Any]) -> int:
+  if request.already_built:
+    print(f"pass_dataset/{request.config} is already built in {request.data_path}: reused as it"
+          " is, nothing was built. To build it again, add --overwrite.", flush=True)
+    return 0
 
   import tensorflow_datasets as tfds
+  from apache_beam.options.pipeline_options import PipelineOptions
 
   import pass_tfds  # noqa: F401  (registers pass_dataset)
-  from pass_tfds.pass_dataset import PassDataset, PipelineDidNotRunError
+  from pass_tfds.pass_dataset import PipelineDidNotRunError
 
-  flag_checks.check_config(args.config, [config.name for config in PassDataset.BUILDER_CONFIGS])
-  builder = tfds.builder(
-      "pass_dataset",
-      config=args.config,
-      data_dir=args.data_dir,
-      file_format=args.file_format,
-      archives=archives,
-      strict=args.strict,
-      checksums_path=args.checksums,
-      verify=args.verify,
-      range_bytes=int(args.range_mb * (1 << 20)),
-      allow_missing_metadata=args.allow_missing_metadata,
-  )
+  builder = tfds.builder("pass_dataset", **request.builder_kwargs())
   data_path = os.fspath(builder.data_path)
-  names = sources.select_archives(archives) + (sources.METADATA_NAME,)
-  if not args.overwrite and _already_built(builder, names[:-1]):
-    print(f"pass_dataset/{args.config} is already built in {data_path}: reused as it is,"
-          " nothing was built. To build it again, add --overwrite.", flush=True)
-    return 0
-  if args.manual_dir:
-    source_checks.check_manual_sources(
-        args.manual_dir, names, args.checksums or sources.default_checksums_path(), args.verify)
   context["disk_full"] = lambda path: disk_full_message(
-      args.data_dir, sources_size(args.manual_dir, names, args.checksums), path)
+      request.data_dir, sources_size(request.manual_dir, request.names, request.checksums_path), path)
   download_config = tfds.download.DownloadConfig(
-      manual_dir=args.manual_dir,
-      beam_options=options,
-      num_shards=args.num_shards,
+      manual_dir=request.manual_dir,
+      beam_options=PipelineOptions(list(request.beam_flags)),
+      num_shards=request.num_shards,
       download_mode=(
           tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS
-          if args.overwrite else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS
+          if request.overwrite else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS
       ),
   )
-  print(f"Building pass_dataset/{args.config} with Beam flags: {' '.join(flags)}", flush=True)
+  print(f"Building pass_dataset/{request.config} with Beam flags: {' '.join(request.beam_flags)}",
+        flush=True)
+  if request.dry_run:
+    try:
+      builder.download_and_prepare(download_config=download_config)
+    except PipelineDidNotRunError:
+      print("Dry run: the pipeline was translated into a job; nothing was submitted or written.")
+      return 0
+    raise UsageError("--dry_run=True: the runner ran the pipeline instead of translating it.")
   started = time.time()
   context["started"] = started
   progress = Progress(builder.work_dir())
   progress.start()
   try:
     builder.download_and_prepare(download_config=download_config)
-  except PipelineDidNotRunError:
-    if dry_run:
-      print("Dry run: the pipeline was translated into a job; nothing was submitted or written.")
-      return 0
-    raise
   finally:
     progress.stop()
   seconds = time.time() - started
@@ -274,8 +221,12 @@ def _mute_on_ctrl_c(console: Console) -> None:
     pass
 
 
-def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
-  """Runs a build; every failure ends as one `error:` line on stderr (exit 2, 130 or 1)."""
+def main(argv: Sequence[str] | None = None, repo_dir: str | None = None,
+         program: str = PROGRAM) -> int:
+  """Runs a build; every failure ends as one `error:` line on stderr (exit 2, or 130 on Ctrl-C).
+
+  `program`: the command's name in `--help` and messages (`beam_runner.py` passes its own).
+  """
   argv = list(sys.argv[1:] if argv is None else argv)
   gc_tuning.freeze_objects_alive_now()  # Beam and TFDS are imported by now.
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -289,15 +240,16 @@ def main(argv: Sequence[str] | None = None, repo_dir: str | None = None) -> int:
     for noisy in ("apache_beam", "absl", "tensorflow"):
       logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-      args, extra = parse_args(argv)
-      status = _build(args, extra, repo_dir, context)
+      args, extra = parse_args(argv, program)
+      context["remote"] = preflight.remote_folder(args.data_dir, args.manual_dir)
+      status = _build(preflight.check(args, extra, program, repo_dir), context)
     except SystemExit:
       raise
     except BaseException as error:  # pylint: disable=broad-except  (KeyboardInterrupt too)
       console.mute()
       console.log("".join(traceback.format_exception(error)))
       disk_full = context.get("disk_full") or (lambda path: disk_full_message(".", 0, path))
-      failure = failures.describe(error, disk_full)
+      failure = failures.describe(error, disk_full, context.get("remote"))
       line = f"error: {failure.message}"
       if not failure.plain and ("started" in context or not failure.expected):
         line += f" (full log: {console.log_path})"

@@ -1,6 +1,7 @@
-"""Checks of `beam_runner.py`'s flags that run before anything is built or created.
+"""Checks of the command line's flags, each a pure function of what was typed.
 
-Each failure is a `UsageError` naming the flag and what to give instead.
+Each failure is a `UsageError` naming the flag as typed and what to give instead.
+`preflight` runs them, before anything is built or created.
 """
 
 from __future__ import annotations
@@ -8,18 +9,37 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
+import math
 import os
+import tempfile
 from typing import Sequence
 
-from pass_tfds import beam_defaults, sources
+from pass_tfds import beam_defaults, plan, sources
 from pass_tfds.errors import SourceError, UsageError
 from pass_tfds.source_checks import is_remote
 
 GCP_EXTRA = 'pip install "pass_tfds[gcp]"'
+_MIB = 1 << 20
+
+
+def typed_name(flag: str) -> str:
+  """`--name` of a command-line token `--name=value` or `--name`."""
+  return flag.split("=", 1)[0]
+
+
+def beam_option_names() -> set[str]:
+  """Every Beam pipeline option's name (`temp_location`, `runner`, ...)."""
+  from apache_beam.options.pipeline_options import PipelineOptions
+
+  return set(PipelineOptions([]).get_all_options())
 
 
 def unknown_beam_flags(flags: Sequence[str]) -> list[str]:
-  """Names in `flags` that are no Beam pipeline option."""
+  """Flags in `flags`, as typed (`--name`), that are no Beam pipeline option.
+
+  A name with a hyphen is one too: Beam drops `--temp-location` ("Discarding
+  unparseable args") though it knows `--temp_location`.
+  """
   from apache_beam.options.pipeline_options import PipelineOptions
 
   beam_logger = logging.getLogger("apache_beam.options.pipeline_options")
@@ -27,21 +47,26 @@ def unknown_beam_flags(flags: Sequence[str]) -> list[str]:
   beam_logger.setLevel(logging.ERROR)  # Beam's "Discarding unparseable args": said better below.
   try:
     options = PipelineOptions(list(flags))
-    known = set(options.get_all_options())
-    given = set(options.get_all_options(retain_unknown_options=True))
+    unknown = set(options.get_all_options(retain_unknown_options=True)) - beam_option_names()
   finally:
     beam_logger.setLevel(level)
-  return sorted(given - known)
+  typed = [typed_name(flag) for flag in flags if flag.startswith("--")]
+  found = [name for name in typed if "-" in name[2:] or name[2:].replace("-", "_") in unknown]
+  return list(dict.fromkeys(found))
 
 
-def check_unknown_flags(flags: Sequence[str], ours: Sequence[str]) -> None:
+def check_unknown_flags(flags: Sequence[str], ours: Sequence[str], program: str) -> None:
   """Every flag is ours or Beam's; a near miss of ours says which one was meant."""
   for name in unknown_beam_flags(flags):
-    close = difflib.get_close_matches(f"--{name}", ours, n=1, cutoff=0.75)
+    underscored = "--" + name[2:].replace("-", "_")
+    if underscored != name and (underscored in ours or underscored[2:] in beam_option_names()):
+      raise UsageError(f"unknown flag {name}: did you mean {underscored}? (flags are written"
+                       " with underscores)")
+    close = difflib.get_close_matches(name, ours, n=1, cutoff=0.75)
     if close:
-      raise UsageError(f"unknown flag --{name}: did you mean {close[0]}?")
+      raise UsageError(f"unknown flag {name}: did you mean {close[0]}?")
     raise UsageError(
-        f"unknown flag --{name}: it is neither a flag of beam_runner.py (see --help) nor an"
+        f"unknown flag {name}: it is neither a flag of {program} (see {program} --help) nor an"
         " Apache Beam pipeline option."
     )
 
@@ -68,25 +93,81 @@ def check_archives(value: str | None) -> tuple[str, ...] | None:
   return tuple(names)
 
 
+def range_bytes(text: str) -> int:
+  """`--range_mb` (MiB, a fraction allowed) as bytes: finite, and at least one tar block."""
+  try:
+    mib = float(text)
+  except ValueError:
+    mib = math.nan
+  if not math.isfinite(mib) or mib * _MIB < plan.BLOCK:
+    raise UsageError(
+        f"--range_mb {text}: give the most MiB of an archive one shard reads, a finite number"
+        f" of at least 1/{_MIB // plan.BLOCK} (one {plan.BLOCK}-byte tar block); the default is"
+        f" {plan.DEFAULT_RANGE_BYTES / _MIB:g}."
+    )
+  return int(mib * _MIB)
+
+
+def check_num_shards(num_shards: int | None, archives: int) -> None:
+  """Each shard reads part of one archive: at least one shard per archive."""
+  if num_shards is not None and num_shards < archives:
+    raise UsageError(
+        f"--num_shards {num_shards} is fewer than the {archives} archives of this build; each"
+        f" shard reads part of one archive. Use --num_shards {archives} or more."
+    )
+
+
+def check_runner(value: str | None) -> str:
+  """The known runner `--runner` names (see `beam_defaults.RUNNERS`)."""
+  name = beam_defaults.runner_name(value)
+  if name is not None:
+    return name
+  valid = list(beam_defaults.RUNNERS)
+  close = difflib.get_close_matches(value or "", valid, n=1, cutoff=0.6)
+  hint = f" (did you mean {close[0]}?)" if close else ""
+  raise UsageError(f"--runner={value} is not a runner this build knows{hint}: use one of"
+                   f" {', '.join(valid)}.")
+
+
+def _nearest_existing(path: str) -> str:
+  probe = os.path.abspath(path)
+  while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+    probe = os.path.dirname(probe)
+  return probe
+
+
 def check_local_dir(flag: str, path: str) -> None:
   """A local folder path does not run through a regular file (it need not exist yet)."""
   if is_remote(path):
     return
-  probe = os.path.abspath(path)
-  while not os.path.exists(probe):
-    parent = os.path.dirname(probe)
-    if parent == probe:
-      return
-    probe = parent
+  probe = _nearest_existing(path)
   if not os.path.isdir(probe):
     what = "is" if probe == os.path.abspath(path) else f"runs through {probe}, which is"
     raise UsageError(f"{flag} {path} {what} a file, not a folder: choose another {flag}.")
 
 
-def check_remote_runner(runner: str | None, data_dir: str, manual_dir: str | None,
-                        dry_run: bool) -> None:
-  """With a remote runner, workers must reach both folders and Beam must speak gs://."""
-  if beam_defaults.is_local(runner):
+def check_writable_dir(flag: str, path: str) -> None:
+  """A local folder can be created and written in: tried in its nearest existing folder.
+
+  The probe is a temporary folder, removed at once: nothing is left behind.
+  """
+  if is_remote(path):
+    return
+  check_local_dir(flag, path)
+  probe = _nearest_existing(path)
+  try:
+    os.rmdir(tempfile.mkdtemp(prefix=".pass_tfds-probe-", dir=probe))
+  except OSError as error:
+    where = "" if probe == os.path.abspath(path) else f" (nothing can be created in {probe})"
+    raise UsageError(
+        f"{flag} {path} is not writable{where}: {error.strerror}. Choose a folder you can"
+        f" write to for {flag}."
+    ) from None
+
+
+def check_runner_paths(runner: str, data_dir: str, manual_dir: str | None, dry_run: bool) -> None:
+  """A runner whose workers do not share this disk needs gs:// folders, and Beam's gs:// support."""
+  if beam_defaults.shares_disk(runner):
     return
   if not dry_run:  # A dry run translates the job and writes nothing.
     for flag, path in (("--data_dir", data_dir), ("--manual_dir", manual_dir)):

@@ -122,6 +122,12 @@ def read_header(stream: IO[bytes], source: str) -> None:
     raise MetadataFormatError(
         f"{source} is empty. Re-download pass_metadata.csv from {zenodo.RECORD_URL}."
     )
+  stray_cr = line.rstrip(b"\r\n").find(b"\r")
+  if stray_cr != -1:  # csv's own words for it blame "universal-newline mode".
+    raise MetadataFormatError(
+        f"{source}: the header line holds a stray carriage return (CR, \\r) at byte {stray_cr}:"
+        f" the file is damaged. Re-download pass_metadata.csv from {zenodo.RECORD_URL}."
+    )
   try:
     header = next(csv.reader([line.decode("utf-8")]))
   except (csv.Error, UnicodeDecodeError, StopIteration) as error:

@@ -71,6 +71,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
       verify: str = "size",
       range_bytes: int = plan.DEFAULT_RANGE_BYTES,
       allow_missing_metadata: bool = False,
+      sources_checked: bool = False,
       **kwargs,
   ):
     """`archives`: build from these archive names only (a trial); default all ten.
@@ -80,6 +81,8 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     (`PASS_TFDS_CHECKSUMS` in the environment sets the former for `tfds build`).
     `range_bytes`: the most bytes of an archive one shard reads.
     `allow_missing_metadata`: publish even when over 1 % of the images have no CSV row.
+    `sources_checked`: the caller's pre-flight (the command line's) has checked the
+    manual dir's files; else the builder checks them, once, before it creates anything.
     """
     self._archive_names = sources.select_archives(archives)
     self._strict = strict
@@ -87,6 +90,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     self._verify = verify
     self._range_bytes = range_bytes
     self._allow_missing_metadata = allow_missing_metadata
+    self._sources_checked = sources_checked
     with temp_dirs.own_tempdir():  # TFDS leaves an empty tmp*tfds folder for every builder made.
       super().__init__(**kwargs)
 
@@ -126,11 +130,14 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
             f"{self.data_dir} holds a build from {', '.join(built_from)}, not from"
             f" {', '.join(self._archive_names)}. Use another --data_dir, or delete that folder."
         )
+    if beam_defaults.is_dry_run(download_config.beam_options if download_config else None):
+      # Translate the job only: no folder, lock, download or plan file.
+      self._generate_splits(None, download_config)  # Raises PipelineDidNotRunError.
+      raise PipelineDidNotRunError("--dry_run=True, but the runner ran the pipeline (only Dataflow"
+                                   " translates without running): nothing was published.")
     manual_dir = download_config.manual_dir if download_config else None
     if manual_dir and (overwrite or not finished):  # Before TFDS creates any folder.
-      source_checks.check_manual_sources(
-          os.fspath(manual_dir), self._archive_names + (sources.METADATA_NAME,),
-          self._manual_checksums_path, self._verify)
+      self._check_manual_sources(os.fspath(manual_dir))
     with build_lock.held(os.fspath(self.data_dir)):  # One build per folder.
       self._clear_killed_runs(overwrite)
       result = super().download_and_prepare(*args, download_config=download_config, **kwargs)
@@ -163,20 +170,29 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     refuse_remote_random_access(os.fspath(self.data_dir))
     return super().as_data_source(*args, **kwargs)
 
+  def _check_manual_sources(self, manual_dir: str) -> None:
+    """The manual dir's files checked, once per build (see `source_checks`)."""
+    if not self._sources_checked:
+      source_checks.check_manual_sources(manual_dir, self._archive_names + (sources.METADATA_NAME,),
+                                         self._manual_checksums_path, self._verify)
+      self._sources_checked = True
+
   def _source_paths(self, dl_manager, download_config) -> dict[str, str]:
-    """{file name: path} of the archives and CSV: a checked manual dir, or downloads."""
+    """{file name: path} of the archives and CSV: a checked manual dir, or downloads.
+
+    `dl_manager` is None in a dry run, which translates the job and downloads nothing.
+    """
     names = self._archive_names + (sources.METADATA_NAME,)
-    manual_dir = download_config.manual_dir or tfds_internals.manual_dir(dl_manager)
+    manual_dir = download_config.manual_dir or (dl_manager and tfds_internals.manual_dir(dl_manager))
+    if not manual_dir and dl_manager is None:
+      raise UsageError("A dry run translates a build from a manual dir: pass --manual_dir (a dry"
+                       " run downloads nothing).")
     if not manual_dir:
       paths = sources.download_files(dl_manager, names)  # TFDS checks them against checksums.tsv.
       sources.check_metadata_header(paths[sources.METADATA_NAME])
       return paths
     manual_dir = os.fspath(manual_dir)
-    # Done once per process: beam_runner.py has usually run them already.
-    source_checks.check_manual_sources(manual_dir, names, self._manual_checksums_path, self._verify)
-    if self._verify == "sha256":  # The one slow check, left to here so that it runs once.
-      checksums = sources.read_checksums(self._manual_checksums_path)
-      return sources.check_manual_files(manual_dir, names, checksums, "sha256")
+    self._check_manual_sources(manual_dir)  # TFDS's default manual dir is first seen here.
     return {name: posixpath.join(manual_dir, name) for name in names}
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
@@ -229,7 +245,8 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
         outputs=outputs,
         report_extra={"config": self.builder_config.name, "file_format": settings.file_format},
     )
-    progress.write_plan(settings.work_dir, piece_list)
+    if dl_manager is not None:  # Not a dry run, which writes nothing.
+      progress.write_plan(settings.work_dir, piece_list)
     # No runner named (`tfds build`, a library call): beam_runner.py's local defaults.
     beam_options = beam_defaults.with_local_options(download_config.beam_options, download_config.beam_runner)
     with tfds_internals.beam_pipeline(self, download_config, beam_options) as pipeline:

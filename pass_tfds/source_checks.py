@@ -1,8 +1,11 @@
 """Checks of a manual dir's files that run before any build work starts.
 
-The folder exists; every archive is a plain tar (not gzip-compressed under a
-`.tar` name); the metadata CSV is UTF-8 throughout (one streaming pass, seconds
-for PASS's 152 MB). Each failure names the file and says what to do.
+The folder exists; the archives are files, not extracted into folders; every
+file is present and registered (size, or sha256 with `--verify sha256`); every
+archive is a plain tar (not gzip-compressed under a `.tar` name); the metadata
+CSV is UTF-8 throughout (one streaming pass, seconds for PASS's 152 MB) and
+starts with PASS's header. Each failure is one line naming the file and saying
+what to do.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from pass_tfds import archives, metadata, tar_stream, zenodo
 from pass_tfds.errors import MetadataFormatError, SourceError, UsageError
 
 _BLOCK = 4 << 20
-_CHECKED: set[tuple] = set()  # Manual dirs found good in this process.
 
 
 def is_remote(path: str) -> bool:
@@ -40,6 +42,36 @@ def check_manual_dir(manual_dir: str) -> None:
     raise UsageError(
         f"--manual_dir {manual_dir} is a file, not a folder: pass the folder that holds"
         " PASS.0.tar ... PASS.9.tar and pass_metadata.csv."
+    )
+
+
+def check_archives_are_files(manual_dir: str, names: Iterable[str]) -> None:
+  """No archive is a folder, or extracted into one (`PASS.0/` beside or instead of `PASS.0.tar`).
+
+  Local only: a gs:// "folder" is a name prefix, and a folder cannot be read as an object.
+  """
+  if is_remote(manual_dir):
+    return
+  extracted = [name for name in names if name.endswith(".tar")
+               and not os.path.isfile(os.path.join(manual_dir, name))
+               and os.path.isdir(os.path.join(manual_dir, name[:-len(".tar")]))]
+  if extracted:
+    folders = ", ".join(name[:-len(".tar")] + "/" for name in extracted)
+    raise SourceError(
+        f"{manual_dir} holds extracted archives ({folders}) instead of"
+        f" {'the .tar file' if len(extracted) == 1 else f'{len(extracted)} .tar files'}:"
+        " keep the .tar files; do not extract. Put the downloaded"
+        f" {', '.join(extracted)} in that folder (or download them again from {zenodo.RECORD_URL})."
+    )
+  folders = [name for name in names if os.path.isdir(os.path.join(manual_dir, name))]
+  if folders:
+    one = len(folders) == 1
+    raise SourceError(
+        f"{', '.join(os.path.join(manual_dir, name) for name in folders)}"
+        f" {'is a folder' if one else 'are folders'}, not the file{'' if one else 's'} PASS"
+        f" publishes: put the downloaded file{'' if one else 's'} there as"
+        f" {'it is' if one else 'they are'} (keep the .tar files; do not extract), from"
+        f" {zenodo.RECORD_URL}."
     )
 
 
@@ -91,7 +123,7 @@ def check_csv(path: str) -> None:
   """The CSV is UTF-8 from its first byte to its last and starts with PASS's header: one read."""
   head: list[bytes] = []
   check_csv_encoding(path, head)
-  metadata.read_header(io.BytesIO(head[0] if head else b""), posixpath.basename(path))
+  metadata.read_header(io.BytesIO(head[0] if head else b""), path)
 
 
 def check_csv_encoding(path: str, head: list[bytes] | None = None) -> None:
@@ -108,21 +140,21 @@ def check_csv_encoding(path: str, head: list[bytes] | None = None) -> None:
 
 
 def check_manual_sources(manual_dir: str, names: tuple[str, ...], checksums_path: str,
-                         verify: str) -> None:
+                         verify: str, program: str | None = None) -> dict[str, str]:
   """Everything about a manual dir's files that can be known before the build starts.
 
-  The sha256 pass (`verify="sha256"`) is left to the builder's own check, which
-  runs it once.
+  Returns {name: path}. Run once per build: by the command line's pre-flight,
+  or by the builder when it is called without one (`tfds build`, a library call).
+  `program`: the command that was run, for the hints (None: the builder).
   """
   from pass_tfds import sources
 
-  key = (str(manual_dir), tuple(names), checksums_path, verify)
-  if key in _CHECKED:  # beam_runner.py checks before it starts; the builder again.
-    return
   check_manual_dir(manual_dir)
+  check_archives_are_files(manual_dir, names)
   paths = {name: posixpath.join(str(manual_dir), name) for name in names}
   check_plain_tars(path for name, path in paths.items() if name != sources.METADATA_NAME)
   checksums = sources.read_checksums(checksums_path) if verify != "none" else {}
-  sources.check_manual_files(manual_dir, names, checksums, "size" if verify == "sha256" else verify)
+  sources.check_manual_files(manual_dir, names, checksums, verify,
+                             lambda: sources.checksums_hint(manual_dir, checksums_path, program))
   check_csv(paths[sources.METADATA_NAME])
-  _CHECKED.add(key)
+  return paths

@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import os
 import posixpath
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from apache_beam.io.filesystems import FileSystems
 import tensorflow_datasets as tfds
@@ -96,53 +96,84 @@ def check_manual_files(
     names: Iterable[str],
     checksums: dict[str, FileChecksum],
     verify: str = "size",
+    hint: Callable[[], str] = lambda: "",
 ) -> dict[str, str]:
   """Returns {name: path} for files in `manual_dir`, after checking them.
 
-  Raises `SourceError` naming each missing or mismatching file and saying how
-  to get it, before any work is spent.
+  Raises one `SourceError` line naming the missing or mismatching files (a
+  count when there are several) and saying how to get them, before any work is
+  spent. `hint()` ends the line when a file is not the registered one (e.g. how
+  to pass a corpus's own checksums).
   """
   if verify not in VERIFY_MODES:
     raise ValueError(f"verify must be one of {VERIFY_MODES}, not {verify!r}")
   paths = {name: posixpath.join(str(manual_dir), name) for name in names}
-  problems = []
+  missing, unregistered, other_size, damaged = [], [], [], []
   for name, path in paths.items():
     if not FileSystems.exists(path):
-      problems.append(
-          f"{name} is missing from {manual_dir}: download {url_for(name)} into that folder"
-      )
+      missing.append(name)
       continue
     expected = checksums.get(name)
     if verify == "none":
       continue
     if expected is None:
-      problems.append(f"{name}: no size or sha256 is registered for it in the checksums file")
+      unregistered.append(name)
       continue
     size = archives.file_size(path)
     if size != expected.size:
-      problems.append(
-          f"{name} is {size:,} bytes but the published file is {expected.size:,} bytes"
-          f" (truncated or a different file): download it again from {expected.url}"
-      )
+      other_size.append((name, size, expected))
     elif verify == "sha256" and _sha256(path) != expected.sha256:
-      problems.append(
-          f"{name} has the right size but the wrong sha256 (damaged): download it again"
-          f" from {expected.url}"
-      )
+      damaged.append((name, expected))
+  problems = []
+  if len(missing) == 1:
+    problems.append(f"{missing[0]} is missing from {manual_dir}: download {url_for(missing[0])}"
+                    " into that folder")
+  elif missing:
+    problems.append(f"{len(missing)} of the {len(paths)} files are missing from {manual_dir}"
+                    f" ({', '.join(missing)}): download them from {zenodo.RECORD_URL} into that folder")
+  if len(other_size) == 1:
+    name, size, expected = other_size[0]
+    problems.append(f"{name} is {size:,} bytes but the published file is {expected.size:,} bytes"
+                    f" (truncated or a different file): download it again from {expected.url}")
+  elif other_size:
+    (name, size, expected), others = other_size[0], [name for name, _, _ in other_size[1:]]
+    problems.append(f"{len(other_size)} files are not the size the checksums file registers"
+                    f" ({name} is {size:,} bytes, not {expected.size:,}; also {', '.join(others)}):"
+                    f" truncated or different files; download them again from {zenodo.RECORD_URL}")
+  for name, expected in damaged:
+    problems.append(f"{name} has the right size but the wrong sha256 (damaged): download it"
+                    f" again from {expected.url}")
+  if unregistered:
+    problems.append(f"{', '.join(unregistered)}: no size or sha256 is registered for"
+                    f" {'it' if len(unregistered) == 1 else 'them'} in the checksums file")
   if problems:
-    raise SourceError(
-        "The manual dir does not hold the PASS files this build needs:\n  - "
-        + "\n  - ".join(problems)
-        + "\n(For a custom or generated corpus, pass its own checksums file: beam_runner.py"
-        f" --checksums FILE (or --verify none); tfds build: set {CHECKSUMS_ENV}=FILE.)"
-    )
+    mismatch = other_size or damaged or unregistered
+    advice = hint() if mismatch else ""
+    raise SourceError("; ".join(problems) + (f". {advice}" if advice else "."))
   return paths
+
+
+def checksums_hint(manual_dir: str, checksums_path: str, program: str | None) -> str:
+  """What to do when files are not the ones `checksums_path` registers.
+
+  `program`: the command that was run (`pass-tfds-build`, `beam_runner.py`), or
+  None for the builder itself (`tfds build`, `tfds.builder`).
+  """
+  if checksums_path != PUBLISHED_CHECKSUMS:
+    return f"Check that {checksums_path} is the checksums file of the files in {manual_dir}."
+  own = posixpath.join(str(manual_dir), "checksums.tsv")
+  target = own if FileSystems.exists(own) else "FILE"
+  how = (f"add --checksums {target} to the {program} command" if program else
+         f"set {CHECKSUMS_ENV}={target} for tfds build (or pass checksums_path to tfds.builder)")
+  if target == own:
+    return f"{manual_dir} holds its own checksums.tsv: for a corpus of your own, {how}."
+  return f"For a corpus of your own, pass its checksums file: {how}."
 
 
 def check_metadata_header(path: str) -> None:
   """Fails now, not after every archive is indexed, if the CSV is not PASS's."""
   with archives.open_file(path) as stream:
-    for _ in metadata.iter_values(stream, posixpath.basename(path)):
+    for _ in metadata.iter_values(stream, path):  # Named with its folder.
       break
 
 

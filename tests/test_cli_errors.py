@@ -134,6 +134,111 @@ def test_data_dir_through_a_regular_file(corpus, tmp_path):
   error_line(cli("--data_dir", blocker / "data", manual_dir=corpus), "--data_dir", str(blocker))
 
 
+@pytest.mark.parametrize("value", ["nan", "0"])
+def test_range_mb_is_checked_before_anything_exists(corpus, tmp_path, value):
+  result = cli("--data_dir", tmp_path / "data", "--range_mb", value, manual_dir=corpus)
+  error_line(result, f"--range_mb {value}", "MiB")
+  assert_nothing_started(result, tmp_path / "data")
+
+
+def test_num_shards_below_the_archives_is_checked_before_anything_exists(corpus, tmp_path):
+  result = cli("--data_dir", tmp_path / "data", "--num_shards", "3", manual_dir=corpus)
+  error_line(result, "--num_shards 3", "10 archives")
+  assert_nothing_started(result, tmp_path / "data")
+
+
+def test_data_dir_that_cannot_be_created(corpus, tmp_path):
+  error_line(cli("--data_dir", "/proc/pass_tfds/data", manual_dir=corpus),
+             "--data_dir /proc/pass_tfds/data is not writable")
+
+
+def test_an_archive_that_is_a_folder(corpus, tmp_path):
+  manual = copy_corpus(corpus, tmp_path)
+  os.remove(os.path.join(manual, "PASS.5.tar"))
+  os.mkdir(os.path.join(manual, "PASS.5.tar"))
+  result = cli("--data_dir", tmp_path / "data", "--verify", "none", manual_dir=manual)
+  error_line(result, os.path.join(manual, "PASS.5.tar"), "is a folder")
+  assert_nothing_started(result, tmp_path / "data")
+
+
+def test_extracted_archives_say_keep_the_tar_files(corpus, tmp_path):
+  manual = copy_corpus(corpus, tmp_path)
+  for i in range(10):
+    os.remove(os.path.join(manual, f"PASS.{i}.tar"))
+    os.mkdir(os.path.join(manual, f"PASS.{i}"))
+  result = cli("--data_dir", tmp_path / "data", manual_dir=manual)
+  error_line(result, "keep the .tar files; do not extract", manual)
+  assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_flag_with_a_hyphen_is_echoed_as_typed(corpus, tmp_path):
+  result = cli("--data_dir", tmp_path / "data", "--manual-dir", corpus)
+  line = error_line(result, "unknown flag --manual-dir: did you mean --manual_dir?")
+  assert "--manual_dir: did you mean" not in line
+
+
+def test_no_flag_abbreviations(corpus, tmp_path):
+  result = cli("--data_dir", tmp_path / "data", "--manual_dir", corpus, "--checksum",
+               os.path.join(corpus, testing.CHECKSUMS_FILE))
+  error_line(result, "unknown flag --checksum: did you mean --checksums?")
+  assert_nothing_started(result, tmp_path / "data")
+
+
+def test_a_misspelt_runner_is_refused_with_the_valid_ones(corpus, tmp_path):
+  result = cli("--data_dir", tmp_path / "data", "--runner=DirectRuner", manual_dir=corpus)
+  line = error_line(result, "--runner=DirectRuner", "DirectRunner", "DataflowRunner")
+  assert "workers cannot see" not in line
+
+
+def test_the_console_script_names_itself(corpus, tmp_path):
+  """Under `pass-tfds-build`: its own name in --help and in the checksums hint."""
+  script = os.path.join(os.path.dirname(sys.executable), "pass-tfds-build")
+  env = _env(PYTHONPATH=REPO)
+  usage = subprocess.run([script, "--help"], capture_output=True, text=True, env=env, check=True)
+  assert usage.stdout.startswith("usage: pass-tfds-build "), usage.stdout
+  result = subprocess.run([script, "--data_dir", str(tmp_path / "data"), "--manual_dir", corpus],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+  own = os.path.join(corpus, testing.CHECKSUMS_FILE)
+  line = error_line(result, f"add --checksums {own} to the pass-tfds-build command")
+  assert "beam_runner.py" not in line and "--verify none" not in line
+  assert len(result.stderr.strip().splitlines()) == 1
+  runner = subprocess.run([sys.executable, BEAM_RUNNER, "--help"], capture_output=True, text=True,
+                          env=env, check=True)
+  assert runner.stdout.startswith("usage: beam_runner.py "), runner.stdout
+  sample = os.path.join(os.path.dirname(sys.executable), "pass-tfds-sample")
+  usage = subprocess.run([sample, "--help"], capture_output=True, text=True, env=env, check=True)
+  assert usage.stdout.startswith("usage: pass-tfds-sample ")
+  assert "(--num_images NUM_IMAGES | --quirks)" in usage.stdout  # Required: not in brackets.
+
+
+def test_manual_sources_are_checked_once_per_build(corpus, tmp_path):
+  """The pre-flight checks them; the builder, told so, does not check them again."""
+  script = textwrap.dedent(f"""
+      import sys
+      from pass_tfds import cli, source_checks, sources
+
+      calls = {{"sources": 0, "sha256": 0}}
+      check, sha256 = source_checks.check_manual_sources, sources._sha256
+
+      def counted_check(*args, **kwargs):
+        calls["sources"] += 1
+        return check(*args, **kwargs)
+
+      def counted_sha256(path):
+        calls["sha256"] += 1
+        return sha256(path)
+
+      source_checks.check_manual_sources, sources._sha256 = counted_check, counted_sha256
+      status = cli.main(["--data_dir", {str(tmp_path / "data")!r}, "--manual_dir", {corpus!r},
+                         "--checksums", {os.path.join(corpus, testing.CHECKSUMS_FILE)!r},
+                         "--verify", "sha256", {IN_MEMORY!r}])
+      print("calls", calls["sources"], calls["sha256"], "status", status)
+  """)
+  result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=_env(PYTHONPATH=REPO), cwd=REPO, timeout=300, check=False)
+  assert "calls 1 11 status 0" in result.stdout, (result.stdout, result.stderr[-3000:])
+
+
 def test_missing_manual_dir_is_one_line(tmp_path):
   missing = tmp_path / "no_such_folder"
   result = cli("--data_dir", tmp_path / "data", manual_dir=missing, checksums=False)
@@ -195,6 +300,15 @@ def test_dataflow_with_a_local_data_dir(corpus, tmp_path):
 def test_dataflow_with_a_local_manual_dir(corpus, tmp_path):
   result = cli("--data_dir", "gs://pass-tfds-test/data", *DATAFLOW, manual_dir=corpus)
   error_line(result, "--manual_dir", corpus, "gs://")
+
+
+def test_dataflow_dry_run_offline_names_the_bucket_and_the_cause(tmp_path):
+  """TFDS reads gs://.../dataset_info.json first; offline that fails in TensorFlow's client."""
+  result = cli("--data_dir", "gs://pass-tfds-test/data", "--manual_dir", "gs://pass-tfds-test/pass",
+               *DATAFLOW, "--dry_run=True", "--sdk_container_image=example/pass-tfds:3.0.0")
+  line = error_line(result, "cannot reach gs://pass-tfds-test (no network or credentials): ")
+  assert line.rstrip().endswith("then run the same command again."), line  # Not cut.
+  assert "full log" not in line and "builder_kwargs" not in line
 
 
 def test_dataflow_without_the_gcp_extra(tmp_path):
@@ -304,6 +418,15 @@ def test_already_built_is_reused_not_rebuilt(corpus, tmp_path):
   assert again.returncode == 0, again.stderr
   assert "already built" in again.stdout and "--overwrite" in again.stdout
   assert "Built pass_dataset" not in again.stdout and "images written" not in again.stdout
+  # TFDS cannot open that folder for another file format ("File format is already set to
+  # TFRECORD"), not even to overwrite it: said before TFDS is asked.
+  folder = str(data_dir / "pass_dataset" / "full" / "3.0.0")
+  for extra in ((), ("--overwrite",)):
+    other = cli("--data_dir", data_dir, "--file_format", "array_record", *extra, manual_dir=corpus)
+    line = error_line(other, f"{folder} already holds a tfrecord build of pass_dataset/full",
+                      "use another --data_dir or delete it")
+    assert "full log" not in line
+  assert os.path.exists(os.path.join(folder, "dataset_info.json"))
 
 
 # --- tfds build ------------------------------------------------------------------
@@ -321,8 +444,9 @@ def tfds_build(manual_dir, data_dir, *flags: str, **env: str) -> subprocess.Comp
 def test_tfds_build_hint_names_the_environment_variable(corpus, tmp_path):
   result = tfds_build(corpus, tmp_path / "data", "--config", "full")
   assert result.returncode != 0
-  assert sources.CHECKSUMS_ENV in result.stderr
-  assert "tfds build: set PASS_TFDS_CHECKSUMS" in result.stderr
+  own = os.path.join(corpus, testing.CHECKSUMS_FILE)
+  assert f"set {sources.CHECKSUMS_ENV}={own} for tfds build" in result.stderr
+  assert "--checksums" not in result.stderr
 
 
 def test_tfds_build_uses_the_local_defaults(corpus, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,8 +12,9 @@ import time
 
 import pytest
 
-from pass_tfds import beam_defaults, build_lock, console, cpus, failures, source_checks, tar_stream
-from pass_tfds.errors import BuildLockedError, StrictModeError
+from pass_tfds import beam_defaults, build_lock, cli, console, cpus, failures, flag_checks, preflight
+from pass_tfds import source_checks, tar_stream, testing
+from pass_tfds.errors import BuildLockedError, PassTfdsError, StrictModeError
 
 
 # --- CPU count ----------------------------------------------------------------
@@ -190,7 +192,7 @@ def test_failures_are_recognised_by_type_then_by_beam_text():
       "StrictModeError: --strict: PASS.6.tar: member skipped")
   assert failures.describe(KeyboardInterrupt(), disk_full).exit_code == 130
   other = failures.describe(ValueError("odd\nmore"), disk_full)
-  assert other.exit_code == 1 and other.message == "the build failed: ValueError: odd"
+  assert other.exit_code == 2 and other.message == "the build failed: ValueError: odd"  # README: exit 2.
 
 
 def test_an_unexpected_worker_error_is_named_by_its_innermost_line():
@@ -200,3 +202,227 @@ def test_an_unexpected_worker_error_is_named_by_its_innermost_line():
   )
   failure = failures.describe(wrapped, lambda path: "")
   assert failure.message == "the build failed: ZeroDivisionError: division by zero"
+
+
+def test_an_error_while_tfds_makes_the_builder_is_named_by_its_cause_whole():
+  kwargs = ", ".join(f"'option_{i}': 'a long value {i}'" for i in range(30))
+  cause = "File format is already set to TFRECORD, and a much longer explanation follows. " * 3
+  wrapped = RuntimeError(f'ValueError: Failed to construct dataset "pass_dataset", builder_kwargs'
+                         f' "{{{kwargs}}}": {cause.strip()}')
+  message = failures.describe(wrapped, lambda path: "").message
+  assert message == f"the build failed: ValueError: {cause.strip()}"  # Not cut, no kwargs.
+
+
+@pytest.mark.parametrize("text, remote, expected", [
+    ("FailedPreconditionError: Error executing an HTTP request: libcurl code 6 meaning 'Could not"
+     " resolve hostname', error details: Could not resolve host: www.googleapis.com\n\t when"
+     " reading metadata of gs://bucket/data/pass_dataset/full/3.0.0/dataset_info.json", None,
+     "cannot reach gs://bucket (no network or credentials): Could not resolve host:"
+     " www.googleapis.com."),
+    ("RetryError: Timeout of 120.0s exceeded, last exception: HTTPSConnectionPool(host="
+     "'storage.googleapis.com', port=443): Max retries exceeded with url: /storage/v1/b/bucket/o/x"
+     " (Caused by NameResolutionError(\"...: Failed to resolve 'storage.googleapis.com'\"))",
+     "gs://my-bucket/pass", "cannot reach gs://my-bucket (no network or credentials): Failed to"
+     " resolve 'storage.googleapis.com'."),
+])
+def test_an_unreachable_bucket_is_named_with_its_cause(text, remote, expected):
+  failure = failures.describe(RuntimeError(text), lambda path: "", remote)
+  assert failure.exit_code == 2
+  assert failure.message.startswith(expected), failure.message
+  assert "gcloud auth application-default login" in failure.message
+
+
+# --- Runners ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, name, shares_disk", [
+    (None, "DirectRunner", True),
+    ("direct", "DirectRunner", True),
+    ("DirectRunner", "DirectRunner", True),
+    ("apache_beam.runners.direct.direct_runner.DirectRunner", "DirectRunner", True),
+    ("dataflow", "DataflowRunner", False),
+    ("DataflowRunner", "DataflowRunner", False),
+    ("FlinkRunner", "FlinkRunner", False),
+    ("DirectRuner", None, False),
+    ("my.module.MyRunner", None, False),
+])
+def test_runner_names_resolve_as_beam_resolves_them(value, name, shares_disk):
+  assert beam_defaults.runner_name(value) == name
+  assert beam_defaults.shares_disk(value) == shares_disk
+
+
+def test_every_runner_in_the_table_is_one_beam_can_import():
+  import importlib
+
+  for name, runner in beam_defaults.RUNNERS.items():
+    module, cls = runner.path.rsplit(".", 1)
+    assert cls == name and hasattr(importlib.import_module(module), cls), runner.path
+
+
+# --- Pre-flight: what was typed, refused in one line before anything exists ------------
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> str:
+  out = str(tmp_path_factory.mktemp("sample"))
+  testing.write_sample(out, 20, image_kb=4, processes=1)
+  return out
+
+
+def refusal(tmp_path, *argv: str, program: str = "pass-tfds-build") -> str:
+  """The `error:` line the pre-flight gives for `argv`; checks that nothing was created."""
+  before = sorted(os.listdir(tmp_path))
+  with pytest.raises(PassTfdsError) as raised:
+    args, extra = cli.parse_args(list(argv), program)
+    preflight.check(args, extra, program, REPO)
+  failure = failures.describe(raised.value, lambda path: "")
+  assert failure.exit_code == 2 and failure.expected, failure
+  assert "\n" not in failure.message, failure.message
+  assert sorted(os.listdir(tmp_path)) == before  # Nothing created.
+  return f"error: {failure.message}"
+
+
+def with_sample(tmp_path, sample, *argv: str) -> list[str]:
+  return ["--data_dir", str(tmp_path / "data"), "--manual_dir", sample,
+          "--checksums", os.path.join(sample, testing.CHECKSUMS_FILE), *argv]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5", "0.0001", "lots"])
+def test_range_mb_must_be_a_finite_size_in_mib(tmp_path, sample, value):
+  line = refusal(tmp_path, *with_sample(tmp_path, sample, "--range_mb", value))
+  assert line.startswith(f"error: --range_mb {value}: ") and "MiB" in line, line
+
+
+def test_range_mb_in_mib_as_bytes():
+  assert flag_checks.range_bytes("160") == 160 << 20
+  assert flag_checks.range_bytes("0.5") == 1 << 19
+  assert flag_checks.range_bytes(str(512 / (1 << 20))) == 512
+
+
+def test_num_shards_below_the_number_of_archives(tmp_path, sample):
+  line = refusal(tmp_path, *with_sample(tmp_path, sample, "--num_shards", "3"))
+  assert "--num_shards 3 is fewer than the 10 archives" in line and "--num_shards 10" in line
+  line = refusal(tmp_path, *with_sample(tmp_path, sample, "--num_shards", "1", "--archives",
+                                        "PASS.0.tar,PASS.1.tar"))
+  assert "fewer than the 2 archives" in line
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("--manual-dir", "--manual_dir"), ("--num-shards", "--num_shards"),
+    ("--temp-location", "--temp_location"),  # Beam's own, which Beam would drop silently.
+    ("--checksum", "--checksums"),  # No argparse abbreviations.
+    ("--overwrit", "--overwrite"),
+])
+def test_flags_are_echoed_as_typed(tmp_path, sample, typed, meant):
+  line = refusal(tmp_path, *with_sample(tmp_path, sample, f"{typed}=x"))
+  assert line.startswith(f"error: unknown flag {typed}: did you mean {meant}?"), line
+
+
+def test_unknown_runner_names_the_valid_ones(tmp_path, sample):
+  line = refusal(tmp_path, *with_sample(tmp_path, sample, "--runner=DirectRuner"))
+  assert "--runner=DirectRuner is not a runner" in line and "did you mean DirectRunner?" in line
+  assert "DataflowRunner" in line and "cannot see" not in line
+
+
+def test_dry_run_is_for_dataflow(tmp_path, sample):
+  line = refusal(tmp_path, *with_sample(tmp_path, sample, "--dry_run=True"))
+  assert "--dry_run=True" in line and "DataflowRunner" in line
+
+
+def test_data_dir_that_cannot_be_created(tmp_path, sample):
+  line = refusal(tmp_path, *with_sample(tmp_path, sample)[2:], "--data_dir", "/proc/pass_tfds/data")
+  assert "--data_dir /proc/pass_tfds/data is not writable" in line
+
+
+def test_a_writable_data_dir_is_probed_without_leaving_anything(tmp_path):
+  flag_checks.check_writable_dir("--data_dir", str(tmp_path / "a" / "b"))
+  assert os.listdir(tmp_path) == []
+
+
+def _manual_copy(sample, tmp_path) -> str:
+  manual = str(tmp_path / "manual")
+  shutil.copytree(sample, manual)
+  return manual
+
+
+def test_an_archive_name_that_is_a_folder(tmp_path, sample):
+  manual = _manual_copy(sample, tmp_path)
+  os.remove(os.path.join(manual, "PASS.2.tar"))
+  os.mkdir(os.path.join(manual, "PASS.2.tar"))
+  line = refusal(tmp_path, *with_sample(tmp_path, manual, "--verify", "none")[:-4],
+                 "--verify", "none")
+  assert f"{manual}/PASS.2.tar is a folder, not the file PASS publishes" in line, line
+
+
+def test_extracted_archives_are_recognised(tmp_path, sample):
+  manual = _manual_copy(sample, tmp_path)
+  for i in range(10):
+    os.remove(os.path.join(manual, f"PASS.{i}.tar"))
+    os.mkdir(os.path.join(manual, f"PASS.{i}"))
+  line = refusal(tmp_path, *with_sample(tmp_path, manual))
+  assert "keep the .tar files; do not extract" in line and "PASS.9/" in line, line
+  assert "missing" not in line
+
+
+def test_many_missing_files_are_one_line_with_a_count(tmp_path):
+  empty = tmp_path / "empty"
+  empty.mkdir()
+  line = refusal(tmp_path, "--data_dir", str(tmp_path / "data"), "--manual_dir", str(empty))
+  assert f"11 of the 11 files are missing from {empty}" in line
+  assert "PASS.0.tar" in line and "pass_metadata.csv" in line and "--verify none" not in line
+
+
+def test_a_missing_archive_with_verify_none_does_not_suggest_it(tmp_path, sample):
+  manual = _manual_copy(sample, tmp_path)
+  os.remove(os.path.join(manual, "PASS.3.tar"))
+  line = refusal(tmp_path, "--data_dir", str(tmp_path / "data"), "--manual_dir", manual,
+                 "--verify", "none")
+  assert f"PASS.3.tar is missing from {manual}: download" in line
+  assert "--verify" not in line and "checksums" not in line
+
+
+@pytest.mark.parametrize("program", ["pass-tfds-build", "beam_runner.py"])
+def test_the_manual_dirs_own_checksums_are_suggested_by_name(tmp_path, sample, program):
+  line = refusal(tmp_path, "--data_dir", str(tmp_path / "data"), "--manual_dir", sample,
+                 program=program)
+  own = os.path.join(sample, testing.CHECKSUMS_FILE)
+  assert line.startswith("error: SourceError: 11 files are not the size the checksums file"), line
+  assert (f"holds its own checksums.tsv: for a corpus of your own, add --checksums {own} to the"
+          f" {program} command") in line, line
+  assert "--verify none" not in line
+
+
+def test_csv_with_a_stray_carriage_return_in_its_header(tmp_path, sample):
+  manual = _manual_copy(sample, tmp_path)
+  path = os.path.join(manual, testing.METADATA_FILE)
+  data = open(path, "rb").read()
+  with open(path, "wb") as f:
+    f.write(data.replace(b"licensename", b"license\rname", 1)[:len(data)])
+  line = refusal(tmp_path, *with_sample(tmp_path, manual, "--verify", "none"))
+  assert f"{path}: the header line holds a stray carriage return" in line, line
+  assert "universal-newline" not in line and "UTF-8" not in line
+
+
+def test_a_finished_build_in_another_file_format_is_named(tmp_path):
+  folder = tmp_path / "data" / "pass_dataset" / "full" / "3.0.0"
+  folder.mkdir(parents=True)
+  (folder / "dataset_info.json").write_text('{"fileFormat": "tfrecord"}')
+  for extra in ([], ["--overwrite"]):
+    line = refusal(tmp_path, "--data_dir", str(tmp_path / "data"), "--file_format",
+                   "array_record", *extra)
+    assert f"{folder} already holds a tfrecord build of pass_dataset/full" in line
+    assert "use another --data_dir or delete it" in line
+
+
+def test_the_request_is_what_the_builder_is_made_from(tmp_path, sample):
+  args, extra = cli.parse_args(with_sample(tmp_path, sample, "--range_mb", "0.5", "--archives",
+                                           "PASS.1.tar,PASS.0.tar", "--direct_running_mode=in_memory"))
+  request = preflight.check(args, extra, "pass-tfds-build", REPO)
+  assert request.archives == ("PASS.0.tar", "PASS.1.tar") and request.range_bytes == 1 << 19
+  assert request.runner == "DirectRunner" and not request.dry_run and not request.already_built
+  assert "--direct_running_mode=in_memory" in request.beam_flags
+  kwargs = request.builder_kwargs()
+  assert kwargs["sources_checked"] and kwargs["range_bytes"] == 1 << 19
+  assert not os.path.exists(tmp_path / "data")

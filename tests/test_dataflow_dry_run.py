@@ -117,6 +117,8 @@ def dry_run(manual_dir, tmp_path, *extra):
   attempts = network_log.read_text().splitlines() if network_log.exists() else []
   shards = [f for _, _, files in os.walk(data_dir) for f in files if "tfrecord" in f]
   assert not shards, shards
+  # "nothing was submitted or written": no plan, no TFDS folders, no downloads, no lock.
+  assert not data_dir.exists(), [os.path.join(r, f) for r, ds, fs in os.walk(data_dir) for f in ds + fs]
   return result, job, attempts
 
 

@@ -1,13 +1,14 @@
 """`pass-tfds-sample` / `python -m pass_tfds.testing`: writes a sample or the quirk corpus.
 
-    python -m pass_tfds.testing --out DIR --num_images N [--num_archives 10] [--seed 0]
-        [--image_kb 80] [--csv_rows N] [--quirks] [--processes P]
+    pass-tfds-sample --out DIR (--num_images N | --quirks) [--num_archives 10] [--seed 0]
+        [--image_kb 80] [--csv_rows N] [--processes P]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tarfile
 import time
 from typing import Sequence
@@ -17,23 +18,32 @@ from pass_tfds.testing.quirk_corpus import write_quirk_corpus
 from pass_tfds.testing.sample_corpus import write_sample
 
 
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def _program() -> str:
+  """`pass-tfds-sample` when run as the console script, else the module form."""
+  name = os.path.basename(sys.argv[0] if sys.argv else "")
+  return name if name == "pass-tfds-sample" else "python -m pass_tfds.testing"
+
+
+def make_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
-      prog="python -m pass_tfds.testing",
+      prog=_program(), allow_abbrev=False,
       description="Writes a synthetic PASS-like corpus in the real layout (10 archives + CSV).")
   parser.add_argument("--out", required=True, help="output folder")
-  parser.add_argument("--num_images", type=int, help="images to generate (not with --quirks)")
+  what = parser.add_mutually_exclusive_group(required=True)  # Shown as required in the usage line.
+  what.add_argument("--num_images", type=int, help="images to generate")
+  what.add_argument("--quirks", action="store_true",
+                    help="write the quirk corpus (fixed contents) instead of a sample")
   parser.add_argument("--num_archives", type=int, default=10)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--image_kb", type=int, default=80, help="average JPEG size in KB")
   parser.add_argument("--csv_rows", type=int, default=None,
                       help=f"CSV rows (default num_images; the real CSV has {FULL_CSV_ROWS})")
-  parser.add_argument("--quirks", action="store_true", help="write the quirk corpus instead")
   parser.add_argument("--processes", type=int, default=None, help="worker processes")
-  args = parser.parse_args(argv)
-  if not args.quirks and args.num_images is None:
-    parser.error("--num_images is required unless --quirks is given")
-  return args
+  return parser
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+  return make_parser().parse_args(argv)
 
 
 def _member_sizes(path: str) -> list[int]:
