@@ -33,6 +33,8 @@ NOISE = re.compile(
     # our code runs (the launcher's own import drops it: beam_import.py).
     r"|apitools not found, and bigquery client libraries"
     r"|Logging handler created\."
+    r"|^I\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] "  # TensorFlow's C++ INFO lines (absl format).
+    r"|Variant folder .* has no dataset_info\.json"  # TFDS, before our own line for a missing build.
     r"|\[while running '"  # Beam's log line for a failed step: the error line says it better.
     # INFO lines logged in this process: the build's own per-step lines when its steps run
     # here (`--direct_running_mode=in_memory`; multi_processing workers log warnings only).

@@ -108,6 +108,13 @@ def test_build_and_load_without_extras(fresh_env):
       "print(sum(1 for _ in tfds.load('pass_dataset', data_dir='data', split='train')))\n"
   )], work)
   assert loaded.stdout.split()[-1] == str(NUM_IMAGES)
+  pictured = run([bin_dir / "pass-tfds-report", "--data_dir", "data", "--out", "pictures"], work)
+  assert pictured.stderr == "", pictured.stderr[-3000:]
+  first, *paths = pictured.stdout.splitlines()
+  assert re.fullmatch(rf"{NUM_IMAGES} of {NUM_IMAGES} examples read; GPS known for [\d.]+%,"
+                      r" 0 without a date\.", first), pictured.stdout
+  assert paths == [f"{name}: pictures/{name}.png"
+                   for name in ("examples", "resolutions", "dates", "gps")], pictured.stdout
   run([bin_dir / "tfds", "build", "--help"], work)  # The `tfds` command starts.
 
 
