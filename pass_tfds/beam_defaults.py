@@ -84,7 +84,6 @@ def with_local_options(options: Any | None, runner: Any | None = None) -> Any | 
   return PipelineOptions(flags + _as_flags(added), **values)
 
 
-
 def local_runner(options: Any) -> Any | None:
   """A runner object for `options` if they name the DirectRunner, else None (Beam picks).
 
