@@ -6,14 +6,10 @@ Dataflow: python beam_runner.py --data_dir gs://B/tfds --manual_dir gs://B/pass 
             --runner=DataflowRunner --project P --region R --temp_location gs://B/tmp
 """
 
-import logging
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow is imported.
-# Without the gcp extra, importing Beam warns about BigQuery before pass_tfds.console can
-# filter stderr; it is not about this build.
-logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
 
 from pass_tfds.cli import main  # noqa: E402
 

@@ -18,6 +18,10 @@ import importlib
 import sys
 from typing import Any
 
+from pass_tfds import beam_import
+
+beam_import.import_beam()  # Before anything else imports Beam: see beam_import.py.
+
 _WORKER_MAIN = "apache_beam.runners.worker.sdk_worker_main"
 _PUBLIC = {"PassConfig": "pass_tfds.pass_dataset", "PassDataset": "pass_tfds.pass_dataset",
            "to_data_card": "pass_tfds.data_card"}

@@ -1,15 +1,15 @@
-"""The local Beam defaults shared by `beam_runner.py` and `tfds build`.
+"""The local Beam defaults shared by `beam_runner.py` and `tfds build`, and the runners we know.
 
 With no runner named, a build runs on the DirectRunner in multi_processing mode
-with one worker per available CPU, and Beam's workers log warnings only (our
-own `pass_tfds` logger keeps INFO). Without this, `tfds build` would let Beam
-pick its Prism runner, which it first tries to download.
+with one worker per available CPU, and Beam's workers log warnings only. The
+DirectRunner itself would first try Beam's Prism runner, downloading it from
+the network; `local_runner` runs the pipeline where the DirectRunner ends up
+for a batch pipeline like this one, Beam's FnApiRunner, without that detour.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any, Mapping, Sequence
 
 from pass_tfds import cpus
@@ -78,8 +78,6 @@ def local_defaults(named: set[str], runner: str | None) -> dict[str, Any]:
   if "direct_running_mode" in named:
     wanted.pop("direct_num_workers")  # The user picked a mode; Beam's worker default fits it.
   defaults.update((name, value) for name, value in wanted.items() if name not in named)
-  if "default_sdk_harness_log_level" not in named:
-    defaults["sdk_harness_log_level_overrides"] = {"pass_tfds": "INFO"}
   return defaults
 
 
@@ -96,10 +94,7 @@ def _runner(options: Any) -> str | None:
 
 
 def _as_flags(added: Mapping[str, Any]) -> list[str]:
-  return [
-      f"--{name}={json.dumps(value) if isinstance(value, dict) else value}"
-      for name, value in added.items()
-  ]
+  return [f"--{name}={value}" for name, value in added.items()]
 
 
 def with_local_flags(flags: Sequence[str]) -> list[str]:
@@ -136,3 +131,23 @@ def is_dry_run(options: Any | None) -> bool:
   from apache_beam.options.pipeline_options import TestOptions
 
   return bool(options.view_as(TestOptions).dry_run)
+
+
+# The names of Beam's SwitchingDirectRunner, which tries the Prism runner first.
+_SWITCHING_RUNNERS = ("DirectRunner", "SwitchingDirectRunner")
+
+
+def local_runner(options: Any) -> Any | None:
+  """A runner object for `options` if they name the DirectRunner, else None (Beam picks).
+
+  Beam's DirectRunner (`SwitchingDirectRunner`) first tries the Prism runner,
+  which it downloads ("Running pipeline with PrismRunner." / "Downloading prism
+  from https://..." / "Falling back to DirectRunner"), then runs a batch
+  pipeline on the FnApiRunner: `FnApiDirectRunner` is that last step alone.
+  """
+  runner = _runner(options)
+  if runner is None or runner_name(runner) not in _SWITCHING_RUNNERS:
+    return None
+  from pass_tfds.local_runner import FnApiDirectRunner
+
+  return FnApiDirectRunner()

@@ -29,11 +29,16 @@ NOISE = re.compile(
     r"|To enable the following instructions"
     r"|absl::InitializeLog\(\) is called"
     r"|Could not find cuda drivers"
+    # Beam's SDK workers log it while importing Beam without the gcp extra, before any of
+    # our code runs (the launcher's own import drops it: beam_import.py).
     r"|apitools not found, and bigquery client libraries"
     r"|Logging handler created\."
+    r"|^I\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] "  # TensorFlow's C++ INFO lines (absl format).
+    r"|Variant folder .* has no dataset_info\.json"  # TFDS, before our own line for a missing build.
     r"|\[while running '"  # Beam's log line for a failed step: the error line says it better.
-    # The build's own per-step INFO lines (lookup built, piece written): the progress line
-    # and the summary say it for a person; the log file keeps them.
+    # INFO lines logged in this process: the build's own per-step lines when its steps run
+    # here (`--direct_running_mode=in_memory`; multi_processing workers log warnings only).
+    # The progress line and the summary say it for a person; the log file keeps them.
     r"|^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO "
 )
 _TRACEBACK = "Traceback (most recent call last):"

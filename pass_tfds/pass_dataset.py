@@ -249,7 +249,8 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
       progress.write_plan(settings.work_dir, piece_list)
     # No runner named (`tfds build`, a library call): beam_runner.py's local defaults.
     beam_options = beam_defaults.with_local_options(download_config.beam_options, download_config.beam_runner)
-    with tfds_internals.beam_pipeline(self, download_config, beam_options) as pipeline:
+    beam_runner = download_config.beam_runner or beam_defaults.local_runner(beam_options)
+    with tfds_internals.beam_pipeline(self, download_config, beam_options, beam_runner) as pipeline:
       _ = pipeline | "BuildTrain" >> transforms.BuildPassShards(paths[sources.METADATA_NAME], config)
     split_info = shard_files.read_json(outputs.split_info_path)
     if split_info is None:

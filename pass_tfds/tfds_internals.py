@@ -24,7 +24,8 @@ INCOMPLETE_PREFIX = "incomplete."  # utils.incomplete_dir: <parent>/incomplete.<
 
 
 @contextlib.contextmanager
-def beam_pipeline(builder: Any, download_config: Any, beam_options: Any) -> Iterator[Any]:
+def beam_pipeline(builder: Any, download_config: Any, beam_options: Any,
+                  beam_runner: Any) -> Iterator[Any]:
   """The Beam pipeline TFDS would run the builder's splits in, run when the block exits."""
   from tensorflow_datasets.core import split_builder as split_builder_lib
 
@@ -34,7 +35,7 @@ def beam_pipeline(builder: Any, download_config: Any, beam_options: Any) -> Iter
       dataset_size=builder.info.dataset_size,
       max_examples_per_split=download_config.max_examples_per_split,
       beam_options=beam_options,
-      beam_runner=download_config.beam_runner,
+      beam_runner=beam_runner,
       shard_config=download_config.get_shard_config(),
       example_writer=builder._example_writer(),  # pylint: disable=protected-access
       ignore_duplicates=download_config.ignore_duplicates,

@@ -255,3 +255,68 @@ def test_empty_examples(tmp_path):
   assert math.isnan(pictures.summary.gps_share)
   for path in pictures.paths.values():
     assert os.path.isfile(path)
+
+
+# --- Fonts and coastlines (no build needed) ---------------------------------------
+
+
+def _examples(names: list[str]) -> report.Examples:
+  jpeg = io.BytesIO()
+  Image.new("RGB", (64, 48), (90, 140, 200)).save(jpeg, "JPEG")
+  count = len(names)
+  return report.Examples(
+      name="pass_dataset/full", split="train", file_format="tfrecord", num_in_split=count,
+      creator_usernames=names, hashes=[f"{i:032x}" for i in range(count)],
+      dates_taken=["2012-08-09T18:00:20"] * count,
+      gps_latitudes=np.full(count, 51.5), gps_longitudes=np.full(count, -0.1),
+      original_widths=np.full(count, 64), original_heights=np.full(count, 48),
+      images=[jpeg.getvalue()] * count,
+  )
+
+
+def test_packaged_fonts_draw_chinese_japanese_and_korean_names():
+  families, _ = fonts.caption_fonts()
+  assert len(fonts.packaged_font_paths()) == len(fonts.PACKAGED_FONTS)  # pyproject installs them.
+  assert {"IPAexGothic", "NanumGothic"} <= set(families)
+  for name in ("日本語の写真", "山田太郎", "王小明", "鄧麗君", "김민수", "Кирилл", "Ελένη", "שרה כהן"):
+    assert fonts.can_draw(name), name
+    assert fonts.creator_label(name, "0" * 32) == (name, True)
+  assert fonts.missing_scripts(["김민수", "ชัยวัฒน์", "さくら🌸", "सूरज"]) == ["Devanagari", "Thai", "symbols"]
+
+
+def test_examples_grid_draws_cjk_names_and_says_why_a_name_is_a_hash(tmp_path, monkeypatch):
+  monkeypatch.setattr(fonts, "quiet_missing_glyphs", contextlib.nullcontext)
+  drawn: list = []
+  monkeypatch.setattr(grid.figures, "save", lambda figure, path: drawn.append(figure) or path)
+  examples = _examples(["日本語の写真", "김민수", "王小明", "ชัยวัฒน์"])
+  with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    grid.plot_examples(examples, report.summarize(examples), str(tmp_path / "examples.png"))
+    drawn[0].canvas.draw()  # Renders every caption: a missing glyph warns here.
+  assert not [w for w in caught if "missing from font" in str(w.message)]
+  (figure,) = drawn
+  captions = [axes.get_title() for axes in figure.axes]
+  assert [caption.split("\n")[0] for caption in captions] == [
+      "日本語の写真", "김민수", "王小明", "#" + examples.hashes[3][:14] + "\u2026"]
+  notes = [text.get_text() for text in figure.texts]
+  assert "1 creator name uses characters no installed font draws (Thai)" in notes[-1], notes
+
+
+def test_gps_picture_draws_coastlines(tmp_path, monkeypatch):
+  from pass_tfds.report import coastlines, gps
+
+  outlines = coastlines.land_outlines()
+  assert len(outlines) > 500
+  points = np.concatenate(outlines)
+  assert points[:, 0].min() == -180 and points[:, 0].max() == 180
+  assert -90 <= points[:, 1].min() and points[:, 1].max() < 84
+  drawn: list = []
+  monkeypatch.setattr(gps.figures, "save", lambda figure, path: drawn.append(figure) or path)
+  examples = _examples(["a"])
+  gps.plot_gps(examples, report.summarize(examples), str(tmp_path / "gps.png"))
+  (axes,) = drawn[0].axes
+  (land,) = axes.collections[:1]
+  assert len(land.get_paths()) == len(outlines)
+  # London (51.5 N, 0.1 W) is on land, the middle of the Atlantic is not.
+  assert any(path.contains_point((-0.1, 51.5)) for path in land.get_paths())
+  assert not any(path.contains_point((-35.0, 30.0)) for path in land.get_paths())

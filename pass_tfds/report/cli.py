@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import Sequence
 
+from pass_tfds.console import Console
 from pass_tfds.report.examples import DEFAULT_MAX_EXAMPLES, ReportError
 from pass_tfds.report.pictures import write_report
 
@@ -31,11 +32,17 @@ def main(argv: Sequence[str] | None = None) -> int:
   args = parser.parse_args(argv)
   if args.max_examples < 1:
     parser.error("--max_examples must be positive")
-  try:
-    report = write_report(args.data_dir, args.out, config=args.config, split=args.split,
-                          max_examples=args.max_examples)
-  except ReportError as error:
-    print(f"error: {error}", file=sys.stderr)
+  failure = None
+  # TensorFlow's start-up lines (CUDA drivers, cuInit) go to the log file only.
+  with Console(name="report") as console:
+    try:
+      report = write_report(args.data_dir, args.out, config=args.config, split=args.split,
+                            max_examples=args.max_examples)
+    except ReportError as error:
+      failure = error
+  console.discard()
+  if failure is not None:
+    print(f"error: {failure}", file=sys.stderr)
     return 1
   summary = report.summary
   print(

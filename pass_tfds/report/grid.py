@@ -33,6 +33,7 @@ def plot_examples(examples: Examples, summary: Summary, path: str) -> str:
   rows = max(1, math.ceil(shown / columns))
   figure = figures.new_figure(3.0 * columns + 0.2, 3.25 * rows + 0.5)
   families, _ = fonts.caption_fonts()
+  undrawn: list[str] = []  # Names shown as their image's hash.
   for i in range(rows * columns):
     axes = figure.add_subplot(rows, columns, i + 1)
     axes.set_axis_off()
@@ -45,6 +46,8 @@ def plot_examples(examples: Examples, summary: Summary, path: str) -> str:
     else:
       axes.imshow(pixels, interpolation="antialiased")
     label, is_name = fonts.creator_label(examples.creator_usernames[i], examples.hashes[i])
+    if not is_name and fonts.clean_text(examples.creator_usernames[i]):
+      undrawn.append(examples.creator_usernames[i])
     date = examples.dates_taken[i].strip()[:10] or "no date"
     size = f"{examples.original_widths[i]}\u00d7{examples.original_heights[i]}"
     axes.set_title(
@@ -60,4 +63,9 @@ def plot_examples(examples: Examples, summary: Summary, path: str) -> str:
   else:
     title = f"{examples.name} {examples.split}: no images"
   figure.suptitle(title, fontsize=12)
+  if undrawn:
+    names = "1 creator name uses" if len(undrawn) == 1 else f"{len(undrawn)} creator names use"
+    figure.text(0.5, 0.005, f"{names} characters no installed font draws"
+                f" ({', '.join(fonts.missing_scripts(undrawn))}): shown as #image hash, in italics",
+                ha="center", va="bottom", fontsize=9, color="0.3", style="italic")
   return figures.save(figure, path)
