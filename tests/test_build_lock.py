@@ -8,12 +8,13 @@ import time
 from pass_tfds import build_lock
 
 
-def _heartbeat(path: str):
+def _heartbeat(path: str) -> dict:
+  """The lock's content; {} while the heartbeat thread is rewriting it (half written)."""
   try:
     with open(path, encoding="utf-8") as f:
       return json.load(f)
   except ValueError:
-    return None
+    return {}
 
 
 def _wait_for(condition, seconds: float = 5.0) -> bool:
@@ -31,7 +32,7 @@ def test_the_heartbeat_goes_on_after_a_failed_read_and_a_failed_write(tmp_path, 
   with build_lock.held(folder, heartbeat=0.05) as holder:
     with open(path, "w", encoding="utf-8") as f:
       f.write('{"host": "half-writ')  # What a read sees mid-write, or after a failed request.
-    assert _wait_for(lambda: (_heartbeat(path) or {}).get("token") == holder.token), "the heartbeat stopped"
+    assert _wait_for(lambda: _heartbeat(path).get("token") == holder.token), "the heartbeat stopped"
     original, failures = build_lock._write, []
 
     def failing_once(*args, **kwargs):
@@ -41,6 +42,7 @@ def test_the_heartbeat_goes_on_after_a_failed_read_and_a_failed_write(tmp_path, 
       return original(*args, **kwargs)
 
     monkeypatch.setattr(build_lock, "_write", failing_once)
+    assert _wait_for(lambda: "heartbeat" in _heartbeat(path))
     beat = _heartbeat(path)["heartbeat"]
-    assert _wait_for(lambda: failures and _heartbeat(path)["heartbeat"] > beat + 0.1)
-    assert _heartbeat(path)["token"] == holder.token
+    assert _wait_for(lambda: failures and _heartbeat(path).get("heartbeat", beat) > beat + 0.1)
+    assert _wait_for(lambda: _heartbeat(path).get("token") == holder.token)
