@@ -138,11 +138,6 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
       shard_files.delete_tree(self.work_dir())
     return result
 
-  def as_data_source(self, *args, **kwargs):
-    """Random access (`tfds.data_source`); refused in one line for a build on gs://."""
-    refuse_remote_random_access(os.fspath(self.data_dir))
-    return super().as_data_source(*args, **kwargs)
-
   def _source_paths(self, dl_manager, download_config) -> dict[str, str]:
     """{file name: path} of the archives and CSV: a checked manual dir, or downloads."""
     names = self._archive_names + (sources.METADATA_NAME,)
@@ -225,18 +220,6 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
             "train", split_info["shard_lengths"], split_info["num_bytes"], template
         )
     ]
-
-
-def refuse_remote_random_access(version_dir: str) -> None:
-  """ArrayRecord's reader takes local paths only: say how to copy a gs:// build first."""
-  if shard_files.is_local(version_dir):
-    return
-  dataset_dir = posixpath.dirname(posixpath.dirname(version_dir.rstrip("/")))
-  raise UsageError(
-      f"tfds.data_source reads ArrayRecord files from local disk only, and {version_dir} is"
-      f" remote. Copy the build first: `gcloud storage cp -r {dataset_dir}"
-      " ~/tensorflow_datasets/`, then pass data_dir='~/tensorflow_datasets'."
-  )
 
 
 class PipelineDidNotRunError(RuntimeError):
