@@ -331,6 +331,13 @@ def _start(workdir: str, backend: str, log_level: str, attempts: int = 3) -> tup
   raise RuntimeError(f"fake-gcs-server did not start: {' '.join(cmd)}\n{log[-4000:]}")
 
 
+def _forget_epath_backend_choice() -> None:
+  """etils caches whether epath uses TensorFlow (`EPATH_USE_TF`) at its first gs:// path."""
+  gpath = sys.modules.get("etils.epath.gpath")
+  if gpath is not None and hasattr(gpath, "_is_tf_installed"):
+    gpath._is_tf_installed.cache_clear()
+
+
 @contextlib.contextmanager
 def running(
     buckets: tuple[str, ...] = (DEFAULT_BUCKET,),
@@ -352,6 +359,7 @@ def running(
       saved_env[name] = os.environ.get(name)
       os.environ[name] = value
     install_patches()
+    _forget_epath_backend_choice()
     for name in buckets:
       emulator.create_bucket(name)
     yield emulator
@@ -361,6 +369,7 @@ def running(
         os.environ.pop(name, None)
       else:
         os.environ[name] = value
+    _forget_epath_backend_choice()
     if process is not None:
       _stop(process)
     shutil.rmtree(workdir, ignore_errors=True)
