@@ -80,4 +80,3 @@ def test_max_examples_per_split_is_refused_not_ignored(tmp_path):
   config = tfds.download.DownloadConfig(manual_dir=str(tmp_path), max_examples_per_split=5)
   with pytest.raises(UsageError, match="max_examples_per_split is not supported"):
     builder.download_and_prepare(download_config=config)
-
