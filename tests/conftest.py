@@ -6,6 +6,7 @@ from typing import Iterator
 
 import pytest
 
+import fresh_venv
 import gcs_emulator
 
 
@@ -18,3 +19,9 @@ def gcs() -> Iterator[gcs_emulator.GcsEmulator]:
   """
   with gcs_emulator.running() as emulator:
     yield emulator
+
+
+@pytest.fixture(scope="session")
+def fresh_env(tmp_path_factory) -> fresh_venv.FreshEnv:
+  """A new venv holding the wheel and its declared dependencies, from the registry (minutes)."""
+  return fresh_venv.make(tmp_path_factory.mktemp("install"))

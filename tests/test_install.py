@@ -5,52 +5,20 @@ with pip's cache warm, 1.5 of them installing; a cold cache adds a few minutes o
 downloads), generates a small sample
 with `pass-tfds-sample`, builds it with `beam_runner.py` and reads it with
 `tfds.load`. Then installs the `jax` extra there and runs `examples/jax_grain.py`
-on a small ArrayRecord build. The checkout is never on the fresh env's path.
+on a small ArrayRecord build. The checkout is never on the fresh env's path. The env is
+the session's `fresh_env` (conftest.py, tests/fresh_venv.py), shared with
+tests/test_dataflow_staging.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-import sys
 
-import pytest
+from fresh_venv import INSTALL_TIMEOUT, run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-INSTALL_TIMEOUT = 1800
 NUM_IMAGES = 200  # Batches of 64 for the Grain example.
-
-
-def _env() -> dict[str, str]:
-  env = dict(os.environ, NO_GCE_CHECK="True")
-  for name in ("PYTHONPATH", "PASS_TFDS_CHECKSUMS", "VIRTUAL_ENV", "TF_CPP_MIN_LOG_LEVEL"):
-    env.pop(name, None)
-  return env
-
-
-def run(command: list[str], cwd, timeout: float = 600) -> subprocess.CompletedProcess:
-  result = subprocess.run([str(part) for part in command], cwd=str(cwd), env=_env(),
-                          capture_output=True, text=True, timeout=timeout, check=False)
-  assert result.returncode == 0, (command, result.stdout[-3000:], result.stderr[-5000:])
-  return result
-
-
-@pytest.fixture(scope="module")
-def fresh_env(tmp_path_factory):
-  """(python, bin dir, wheel, work dir) of a new venv holding the wheel and its dependencies."""
-  work = tmp_path_factory.mktemp("install")
-  wheels = work / "wheels"
-  run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", wheels, REPO], work)
-  (wheel,) = wheels.glob("pass_tfds-*.whl")
-  venv = work / "venv"
-  run([sys.executable, "-m", "venv", venv], work)
-  bin_dir = venv / "bin"
-  run([bin_dir / "python", "-m", "pip", "install", "--quiet", "--no-compile", wheel], work,
-      INSTALL_TIMEOUT)
-  shutil.copy(os.path.join(REPO, "beam_runner.py"), work / "beam_runner.py")
-  return bin_dir / "python", bin_dir, wheel, work
 
 
 def test_build_and_load_without_extras(fresh_env):
