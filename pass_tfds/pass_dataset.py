@@ -165,11 +165,6 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     for folder in stale:
       shard_files.delete_tree(folder)
 
-  def as_data_source(self, *args, **kwargs):
-    """Random access (`tfds.data_source`); refused in one line for a build on gs://."""
-    refuse_remote_random_access(os.fspath(self.data_dir))
-    return super().as_data_source(*args, **kwargs)
-
   def _check_manual_sources(self, manual_dir: str) -> None:
     """The manual dir's files checked, once per build (see `source_checks`)."""
     if not self._sources_checked:
@@ -264,18 +259,6 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
             "train", split_info["shard_lengths"], split_info["num_bytes"], template
         )
     ]
-
-
-def refuse_remote_random_access(version_dir: str) -> None:
-  """ArrayRecord's reader takes local paths only: say how to copy a gs:// build first."""
-  if shard_files.is_local(version_dir):
-    return
-  dataset_dir = posixpath.dirname(posixpath.dirname(version_dir.rstrip("/")))
-  raise UsageError(
-      f"tfds.data_source reads ArrayRecord files from local disk only, and {version_dir} is"
-      f" remote. Copy the build first: `gcloud storage cp -r {dataset_dir}"
-      " ~/tensorflow_datasets/`, then pass data_dir='~/tensorflow_datasets'."
-  )
 
 
 class PipelineDidNotRunError(RuntimeError):

@@ -6,6 +6,7 @@ from typing import Iterator
 
 import pytest
 
+import fresh_venv
 import gcs_emulator
 
 
@@ -43,3 +44,9 @@ def small_sample(tmp_path_factory) -> str:
   out = str(tmp_path_factory.mktemp("small_sample"))
   testing.write_sample(out, 20, image_kb=4)
   return out
+
+
+@pytest.fixture(scope="session")
+def fresh_env(tmp_path_factory) -> fresh_venv.FreshEnv:
+  """A new venv holding the wheel and its declared dependencies, from the registry (minutes)."""
+  return fresh_venv.make(tmp_path_factory.mktemp("install"))

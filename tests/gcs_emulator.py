@@ -30,8 +30,23 @@ What Beam 2.77 needs to reach the emulator:
   metadata-server probes (`GCE_METADATA_HOST`/`GCE_METADATA_IP`) point at a
   closed loopback port, with `NO_GCE_CHECK` set.
 
-Not covered: TensorFlow's own gs:// client (`tf.io.gfile`, which TFDS uses for
-dataset_info.json and friends) ignores the emulator and would go to the real
+What reaches it too, through the same environment:
+
+* array_record's own gs:// reader (riegeli's GCS file, google-cloud-cpp):
+  `CLOUD_STORAGE_EMULATOR_ENDPOINT`. This is what `tfds.data_source` reads
+  ArrayRecord shards with.
+* TFDS's metadata (dataset_info.json, features.json, the `incomplete.*`
+  folder it builds in and renames): TFDS reaches gs:// through etils `epath`,
+  which uses TensorFlow's gs:// client when TensorFlow is installed. That client
+  ignores every emulator setting, so `EPATH_USE_TF=false` (an etils switch)
+  routes epath to fsspec's `gcsfs` (the test extra), which honours
+  `STORAGE_EMULATOR_HOST`. `GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false` keeps
+  gcsfs from asking the Storage Control API for the bucket type (~3 s per call
+  without credentials). fake-gcs-server lacks gcsfs's `moveTo` API: gcsfs logs
+  a 400 and falls back to copy + delete.
+
+Not covered: TensorFlow's gs:// client itself (`tf.io.gfile`, `tf.data` readers
+such as `tfds.load`'s TFRecord reader) would go to the real
 storage.googleapis.com. Tests must not read or write gs:// through it.
 """
 
@@ -244,7 +259,7 @@ def split(gs_path: str, object_optional: bool = False) -> tuple[str, str]:
 
 
 def emulator_environ(url: str, base: dict[str, str] | None = None) -> dict[str, str]:
-  """The variables that point Beam (and google-auth) at the emulator and keep them on loopback."""
+  """The variables that point Beam, array_record and TFDS's epath at the emulator, on loopback."""
   base = os.environ if base is None else base
   nowhere = f"{HOST}:9"  # discard port: nothing listens there
   no_proxy = ",".join(
@@ -253,6 +268,9 @@ def emulator_environ(url: str, base: dict[str, str] | None = None) -> dict[str, 
   pythonpath = os.pathsep.join(p for p in [SITE_DIR, base.get("PYTHONPATH", "")] if p)
   return {
       EMULATOR_ENV: url,
+      "CLOUD_STORAGE_EMULATOR_ENDPOINT": url,
+      "EPATH_USE_TF": "false",
+      "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
       "PYTHONPATH": pythonpath,
       "NO_PROXY": no_proxy,
       "no_proxy": no_proxy,
@@ -313,6 +331,13 @@ def _start(workdir: str, backend: str, log_level: str, attempts: int = 3) -> tup
   raise RuntimeError(f"fake-gcs-server did not start: {' '.join(cmd)}\n{log[-4000:]}")
 
 
+def _forget_epath_backend_choice() -> None:
+  """etils caches whether epath uses TensorFlow (`EPATH_USE_TF`) at its first gs:// path."""
+  gpath = sys.modules.get("etils.epath.gpath")
+  if gpath is not None and hasattr(gpath, "_is_tf_installed"):
+    gpath._is_tf_installed.cache_clear()
+
+
 @contextlib.contextmanager
 def running(
     buckets: tuple[str, ...] = (DEFAULT_BUCKET,),
@@ -334,6 +359,7 @@ def running(
       saved_env[name] = os.environ.get(name)
       os.environ[name] = value
     install_patches()
+    _forget_epath_backend_choice()
     for name in buckets:
       emulator.create_bucket(name)
     yield emulator
@@ -343,6 +369,7 @@ def running(
         os.environ.pop(name, None)
       else:
         os.environ[name] = value
+    _forget_epath_backend_choice()
     if process is not None:
       _stop(process)
     shutil.rmtree(workdir, ignore_errors=True)

@@ -8,29 +8,20 @@ with `pass-tfds-sample`, builds it with `pass-tfds-build` and reads it with
 `beam_runner.py` and runs `examples/jax_grain.py` on it. The checkout is never on
 the fresh env's path. Without the `gcp` extra Beam has no BigQuery or GCS client
 libraries, which changes what its import logs: each build's stdout and stderr are
-checked line by line against what the README shows.
+checked line by line against what the README shows. The env is the session's `fresh_env`
+(conftest.py, tests/fresh_venv.py), shared with tests/test_dataflow_staging.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 
-import pytest
+from fresh_venv import INSTALL_TIMEOUT, run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-INSTALL_TIMEOUT = 1800
 NUM_IMAGES = 200  # Batches of 64 for the Grain example.
-
-
-def _env() -> dict[str, str]:
-  env = dict(os.environ, NO_GCE_CHECK="True")
-  for name in ("PYTHONPATH", "PASS_TFDS_CHECKSUMS", "VIRTUAL_ENV", "TF_CPP_MIN_LOG_LEVEL"):
-    env.pop(name, None)
-  return env
 
 
 # A build's whole terminal output (README, "Resume, progress"): TFDS's two lines, progress,
@@ -64,29 +55,6 @@ def assert_progress_and_summary_only(result: subprocess.CompletedProcess) -> Non
   for pattern, line in zip(_SUMMARY_LINES, summary):
     assert re.fullmatch(pattern, line), (pattern, line, result.stdout)
   assert body[0].startswith("Building ") and body[-1].startswith("Dataset "), result.stdout
-
-
-def run(command: list[str], cwd, timeout: float = 600) -> subprocess.CompletedProcess:
-  result = subprocess.run([str(part) for part in command], cwd=str(cwd), env=_env(),
-                          capture_output=True, text=True, timeout=timeout, check=False)
-  assert result.returncode == 0, (command, result.stdout[-3000:], result.stderr[-5000:])
-  return result
-
-
-@pytest.fixture(scope="module")
-def fresh_env(tmp_path_factory):
-  """(python, bin dir, wheel, work dir) of a new venv holding the wheel and its dependencies."""
-  work = tmp_path_factory.mktemp("install")
-  wheels = work / "wheels"
-  run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", wheels, REPO], work)
-  (wheel,) = wheels.glob("pass_tfds-*.whl")
-  venv = work / "venv"
-  run([sys.executable, "-m", "venv", venv], work)
-  bin_dir = venv / "bin"
-  run([bin_dir / "python", "-m", "pip", "install", "--quiet", "--no-compile", wheel], work,
-      INSTALL_TIMEOUT)
-  shutil.copy(os.path.join(REPO, "beam_runner.py"), work / "beam_runner.py")
-  return bin_dir / "python", bin_dir, wheel, work
 
 
 def test_build_and_load_without_extras(fresh_env):

@@ -92,14 +92,3 @@ def test_max_examples_per_split_is_refused_not_ignored(tmp_path):
   config = tfds.download.DownloadConfig(manual_dir=str(tmp_path), max_examples_per_split=5)
   with pytest.raises(UsageError, match="max_examples_per_split is not supported"):
     builder.download_and_prepare(download_config=config)
-
-
-def test_random_access_on_gcs_is_refused_in_one_line():
-  import pytest
-
-  from pass_tfds import pass_dataset
-  from pass_tfds.errors import UsageError
-
-  pass_dataset.refuse_remote_random_access("/home/me/tensorflow_datasets/pass_dataset/full/3.0.0")
-  with pytest.raises(UsageError, match=r"local disk only.*`gcloud storage cp -r gs://b/tfds/pass_dataset ~/"):
-    pass_dataset.refuse_remote_random_access("gs://b/tfds/pass_dataset/full/3.0.0")
