@@ -303,9 +303,14 @@ def test_dataflow_with_a_local_manual_dir(corpus, tmp_path):
 
 
 def test_dataflow_dry_run_offline_names_the_bucket_and_the_cause(tmp_path):
-  """TFDS reads gs://.../dataset_info.json first; offline that fails in TensorFlow's client."""
+  """TFDS reads gs://.../dataset_info.json first; offline that fails in TensorFlow's client.
+
+  Through the test's closed proxy TensorFlow's client retries with backoff for minutes before
+  it gives up (a user without a network waits for it too); one retry shows the same error.
+  """
   result = cli("--data_dir", "gs://pass-tfds-test/data", "--manual_dir", "gs://pass-tfds-test/pass",
-               *DATAFLOW, "--dry_run=True", "--sdk_container_image=example/pass-tfds:3.0.0")
+               *DATAFLOW, "--dry_run=True", "--sdk_container_image=example/pass-tfds:3.0.0",
+               GCS_RETRY_CONFIG_MAX_RETRIES="1")
   line = error_line(result, "cannot reach gs://pass-tfds-test (no network or credentials): ")
   assert line.rstrip().endswith("then run the same command again."), line  # Not cut.
   assert "full log" not in line and "builder_kwargs" not in line
