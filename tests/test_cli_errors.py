@@ -8,6 +8,7 @@ proxies point at a closed port.
 
 from __future__ import annotations
 
+import glob
 import gzip
 import os
 import shutil
@@ -371,15 +372,18 @@ def test_disk_full(tmp_path, small_disk):
 def test_ctrl_c_says_how_to_resume(tmp_path):
   manual = str(tmp_path / "corpus")
   testing.write_sample(manual, 1500, image_kb=20, processes=2)
+  # Small pieces (~120): the build is still writing them when the first one is finished.
   command = [sys.executable, BEAM_RUNNER, "--data_dir", str(tmp_path / "data"), "--manual_dir",
-             manual, "--checksums", os.path.join(manual, testing.CHECKSUMS_FILE)]
+             manual, "--checksums", os.path.join(manual, testing.CHECKSUMS_FILE), "--range_mb", "0.25"]
   process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=_env(), cwd=REPO, start_new_session=True)
-  lock = build_lock.lock_path(str(tmp_path / "data" / "pass_dataset" / "full" / "3.0.0"))
+  config_dir = tmp_path / "data" / "pass_dataset" / "full"
+  lock = build_lock.lock_path(str(config_dir / "3.0.0"))
   deadline = time.time() + 120
-  while not os.path.exists(lock) and time.time() < deadline and process.poll() is None:
-    time.sleep(0.1)
-  time.sleep(3)  # The pipeline is running.
+  # A finished piece's sidecar: the pipeline is running (a fixed sleep raced a fast build).
+  while not glob.glob(str(config_dir / "partial_3.0.0" / "PASS.*.json")) and time.time() < deadline \
+      and process.poll() is None:
+    time.sleep(0.05)
   os.killpg(process.pid, signal.SIGINT)  # What Ctrl-C sends: the whole process group.
   stdout, stderr = process.communicate(timeout=120)
   result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
