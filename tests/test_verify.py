@@ -1,0 +1,73 @@
+"""`python -m pass_tfds verify`: a copied build checked shard by shard against its shards.json."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from pass_tfds import testing
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _verify(data_dir: str) -> subprocess.CompletedProcess:
+  return subprocess.run([sys.executable, "-m", "pass_tfds", "verify", "--data_dir", data_dir],
+                        capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def build(small_sample, tmp_path_factory) -> str:
+  data_dir = str(tmp_path_factory.mktemp("verify") / "data")
+  subprocess.run(
+      [sys.executable, os.path.join(REPO, "beam_runner.py"), "--data_dir", data_dir, "--manual_dir",
+       small_sample, "--checksums", os.path.join(small_sample, testing.CHECKSUMS_FILE),
+       "--direct_running_mode=in_memory"],
+      capture_output=True, text=True, cwd=REPO, timeout=600, check=True)
+  return data_dir
+
+
+def _shards(data_dir: str) -> list[str]:
+  return sorted(glob.glob(os.path.join(data_dir, "pass_dataset", "full", "*", "*.tfrecord-*")))
+
+
+def test_a_whole_copy_verifies(build, tmp_path):
+  copy = str(tmp_path / "copy")
+  shutil.copytree(build, copy)
+  result = _verify(copy)
+  assert result.returncode == 0, result.stderr
+  assert result.stderr == ""
+  assert f"{len(_shards(copy))} shards of " in result.stdout and len(_shards(copy)) > 3
+
+
+def test_each_bad_shard_is_one_line_naming_it(build, tmp_path):
+  copy = str(tmp_path / "copy")
+  shutil.copytree(build, copy)
+  flipped, truncated, removed = _shards(copy)[:3]
+  with open(flipped, "r+b") as f:
+    f.seek(100)
+    byte = f.read(1)
+    f.seek(100)
+    f.write(bytes([byte[0] ^ 0x01]))
+  with open(truncated, "r+b") as f:
+    f.truncate(os.path.getsize(truncated) - 1)
+  os.remove(removed)
+  result = _verify(copy)
+  assert result.returncode == 2
+  lines = result.stderr.splitlines()
+  assert len(lines) == 3, result.stderr
+  assert flipped in lines[0] and "damaged" in lines[0] and "copy it again" in lines[0]
+  assert truncated in lines[1] and "bytes" in lines[1]
+  assert removed in lines[2] and "missing" in lines[2]
+
+
+def test_a_folder_without_a_manifest_is_refused(tmp_path):
+  os.makedirs(tmp_path / "data" / "pass_dataset" / "full" / "3.0.0")
+  result = _verify(str(tmp_path / "data"))
+  assert result.returncode == 2
+  (line,) = result.stderr.splitlines()
+  assert "shards.json" in line and line.startswith("error: ")
