@@ -15,9 +15,9 @@ from pass_tfds import testing
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _verify(data_dir: str) -> subprocess.CompletedProcess:
+def _verify(data_dir: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
   return subprocess.run([sys.executable, "-m", "pass_tfds", "verify", "--data_dir", data_dir],
-                        capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+                        capture_output=True, text=True, cwd=REPO, timeout=300, check=False, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +71,22 @@ def test_a_folder_without_a_manifest_is_refused(tmp_path):
   assert result.returncode == 2
   (line,) = result.stderr.splitlines()
   assert "shards.json" in line and line.startswith("error: ")
+
+
+def test_a_build_on_gcs_is_verified_where_it_lies(build, gcs):
+  """Through Beam's GCS filesystem, against the emulator: a whole copy, then one damaged shard."""
+  prefix = gcs.new_prefix("verify")
+  gcs.upload_dir(build, prefix)
+  whole = _verify(prefix, env=gcs.env())
+  assert whole.returncode == 0, whole.stderr
+  assert f"{len(_shards(build))} shards of {prefix}/pass_dataset/full/" in whole.stdout
+  first = _shards(build)[0]
+  with open(first, "rb") as f:
+    data = bytearray(f.read())
+  data[100] ^= 0x01
+  damaged = f"{prefix}/{os.path.relpath(first, build)}"
+  gcs.upload_bytes(bytes(data), damaged)
+  result = _verify(prefix, env=gcs.env())
+  assert result.returncode == 2
+  (line,) = result.stderr.splitlines()
+  assert damaged in line and "damaged" in line
