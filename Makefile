@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m pass_tfds.demo --out out/demo
+	$(BIN)/python -m pass_tfds.cli.demo --out out/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -75,7 +75,8 @@ def _measure(data_dir: str, workers: int, reads: int) -> dict:
 
 def main(argv):
   del argv
-  from pass_tfds import cli, testing
+  from pass_tfds import testing
+  from pass_tfds.cli import main as cli
 
   work = tempfile.mkdtemp(prefix="gcs-random-access-")
   corpus, local = os.path.join(work, "corpus"), os.path.join(work, "data")

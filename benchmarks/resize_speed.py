@@ -16,7 +16,8 @@ import platform
 import tarfile
 import time
 
-from pass_tfds import images, testing
+from pass_tfds import testing
+from pass_tfds.pipeline import images
 
 
 def _members(corpus: str) -> list[bytes]:

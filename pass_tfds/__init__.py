@@ -23,8 +23,8 @@ from pass_tfds import beam_import
 beam_import.import_beam()  # Before anything else imports Beam: see beam_import.py.
 
 _WORKER_MAIN = "apache_beam.runners.worker.sdk_worker_main"
-_PUBLIC = {"PassConfig": "pass_tfds.pass_dataset", "PassDataset": "pass_tfds.pass_dataset",
-           "to_data_card": "pass_tfds.data_card"}
+_PUBLIC = {"PassConfig": "pass_tfds.dataset.pass_dataset", "PassDataset": "pass_tfds.dataset.pass_dataset",
+           "to_data_card": "pass_tfds.dataset.data_card"}
 
 
 def _in_beam_worker() -> bool:
@@ -34,8 +34,8 @@ def _in_beam_worker() -> bool:
 
 
 if not _in_beam_worker():
-  from pass_tfds.data_card import to_data_card
-  from pass_tfds.pass_dataset import PassConfig, PassDataset  # Defining the class registers it.
+  from pass_tfds.dataset.data_card import to_data_card
+  from pass_tfds.dataset.pass_dataset import PassConfig, PassDataset  # Defining the class registers it.
 
 
 def __getattr__(name: str) -> Any:

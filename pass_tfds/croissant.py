@@ -12,7 +12,7 @@ the archives themselves.
 `pass_dataset` features differ (ISO dates, NaN for unusable GPS, the hash
 joined by its value...), the field's description says so: Croissant's
 transforms (`regex`, `format`) cannot express those rules, which live in
-`pass_tfds.metadata` and `pass_tfds.image_keys`.
+`pass_tfds.pipeline.metadata` and `pass_tfds.pipeline.image_keys`.
 
 Command line: `python -m pass_tfds.croissant [--out FILE] [--manual_dir DIR [--checksums FILE]]`.
 """
@@ -26,7 +26,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-from pass_tfds import source_checks, sources, zenodo
+from pass_tfds.dataset import source_checks, sources, zenodo
 from pass_tfds.errors import PassTfdsError, SourceError
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -94,7 +94,7 @@ LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
 VERSION = "3.0.0"  # Zenodo's "Version 3.0", pass_dataset's VERSION.
 DATE_PUBLISHED = "2021-06-08"  # As Zenodo record 6615455 gives it.
 AUTHORS = ("Yuki M. Asano", "Christian Rupprecht", "Andrew Zisserman", "Andrea Vedaldi")
-CITATION_FILE = os.path.join(os.path.dirname(__file__), "CITATIONS.bib")
+CITATION_FILE = os.path.join(os.path.dirname(__file__), "dataset", "CITATIONS.bib")
 
 DESCRIPTION = (
     "PASS (Pictures without humAns for Self-Supervision): 1,439,588 CC-BY images from YFCC-100M"
@@ -155,7 +155,7 @@ class FieldSpec:
   joins_csv_column: str | None = None  # The CSV column whose row this value selects.
 
 
-# The data card's fields, in its order. pass_dataset's features (pass_tfds/features.py) are
+# The data card's fields, in its order. pass_dataset's features (pass_tfds/dataset/features.py) are
 # these plus original_width/original_height.
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(

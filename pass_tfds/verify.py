@@ -15,7 +15,7 @@ import posixpath
 import sys
 from typing import Sequence
 
-from pass_tfds import publishing, shard_files
+from pass_tfds.pipeline import publishing, shard_files
 
 
 def verify_build(version_dir: str) -> tuple[int, list[str]]:
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   args = parser.parse_args(argv)
   version = args.version
   if version is None:
-    from pass_tfds.pass_dataset import PassDataset  # pylint: disable=import-outside-toplevel
+    from pass_tfds.dataset.pass_dataset import PassDataset  # pylint: disable=import-outside-toplevel
 
     version = str(PassDataset.VERSION)
   version_dir = posixpath.join(args.data_dir.rstrip("/"), "pass_dataset", args.config, version)

@@ -7,7 +7,8 @@ import os
 
 from tensorflow_datasets.core import naming
 
-from pass_tfds import plan, reuse, shard_files, tfds_internals, transforms
+from pass_tfds.dataset import tfds_internals
+from pass_tfds.pipeline import plan, reuse, shard_files, transforms
 
 
 def finalize_config(corpus: str, out: str, archive_names, *, num_shards=None, range_bytes=plan.DEFAULT_RANGE_BYTES,

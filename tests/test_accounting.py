@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from pass_tfds import accounting, shard_files, testing, transforms
+from pass_tfds import testing
+from pass_tfds.pipeline import accounting, shard_files, transforms
 from pass_tfds.errors import AccountingError
 
 import pipeline_parts
@@ -118,7 +119,7 @@ def test_a_shard_write_that_fails_half_way_leaves_nothing_and_can_run_again(tmp_
 
 def test_a_record_written_without_being_counted_fails_the_build(corpus, tmp_path, monkeypatch):
   """The shards' record counts come from the shard writer, not from the counter they are checked against."""
-  from pass_tfds import pieces
+  from pass_tfds.pipeline import pieces
 
   records = pieces.PieceWriter.records
 
@@ -138,7 +139,7 @@ def test_a_record_written_without_being_counted_fails_the_build(corpus, tmp_path
 
 def test_a_member_the_writer_never_saw_fails_the_build(corpus, tmp_path, monkeypatch):
   """`members` is the tar reader's count, not the writer loop's: a member that loop lost shows."""
-  from pass_tfds import pieces, tar_stream
+  from pass_tfds.pipeline import pieces, tar_stream
 
   class Losing(tar_stream.RangeReader):
     def __iter__(self):
@@ -155,7 +156,7 @@ def test_a_member_the_writer_never_saw_fails_the_build(corpus, tmp_path, monkeyp
 
 
 def test_keys_written_twice_after_the_duplicates_were_dropped_fail():
-  from pass_tfds import image_keys, reconcile
+  from pass_tfds.pipeline import image_keys, reconcile
 
   assert reconcile.repeated_keys(image_keys.keys_array([1, 2, 3])) == []
   assert "1 written images repeat" in reconcile.repeated_keys(image_keys.keys_array([1, 2, 1]))[0]

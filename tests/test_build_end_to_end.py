@@ -31,7 +31,8 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 import pass_tfds  # noqa: E402,F401  (registers pass_dataset)
-from pass_tfds import cpus, testing  # noqa: E402
+from pass_tfds import testing
+from pass_tfds.cli import cpus  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
@@ -549,7 +550,7 @@ def test_help_lists_the_flags():
 def test_overwrite_replaces_a_trial_build(manual_dir, source, tmp_path):
   """`--overwrite` ("Delete an existing build first.") must replace a one-archive trial.
 
-  Regression test: `PassDataset.download_and_prepare` (pass_tfds/pass_dataset.py) once
+  Regression test: `PassDataset.download_and_prepare` (pass_tfds/dataset/pass_dataset.py) once
   refused any data dir holding a build from other archives before looking at the
   download mode, so the one flag meant to delete that build exited 2 with "delete
   that folder".

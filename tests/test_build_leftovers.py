@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 from pass_tfds import testing
-from pass_tfds.console import log_dir
+from pass_tfds.cli.console import log_dir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROBE = os.path.join(REPO, "tests", "worker_probe")
@@ -50,8 +50,8 @@ def test_a_build_leaves_nothing_in_tmpdir_and_its_workers_import_no_tfds(tmp_pat
   workers = {name: (tmp_path / "probe" / name).read_text().split("\n") for name in os.listdir(tmp_path / "probe")}
   assert len(workers) == 2, workers.keys()
   for name, modules in workers.items():
-    assert "pass_tfds.transforms" in modules, name  # The probe saw the pipeline's functions unpickled.
-    assert "tensorflow_datasets" not in modules and "pass_tfds.pass_dataset" not in modules, name
+    assert "pass_tfds.pipeline.transforms" in modules, name  # The probe saw the pipeline's functions unpickled.
+    assert "tensorflow_datasets" not in modules and "pass_tfds.dataset.pass_dataset" not in modules, name
     assert "tensorflow" not in modules, name
 
 

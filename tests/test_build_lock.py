@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from pass_tfds import build_lock
+from pass_tfds.cli import build_lock
 
 
 def _heartbeat(path: str) -> dict:

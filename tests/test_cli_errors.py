@@ -20,7 +20,9 @@ import time
 
 import pytest
 
-from pass_tfds import build_lock, cpus, sources, testing
+from pass_tfds import testing
+from pass_tfds.cli import build_lock, cpus
+from pass_tfds.dataset import sources
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEAM_RUNNER = os.path.join(REPO, "beam_runner.py")
@@ -216,7 +218,8 @@ def test_manual_sources_are_checked_once_per_build(corpus, tmp_path):
   """The pre-flight checks them; the builder, told so, does not check them again."""
   script = textwrap.dedent(f"""
       import sys
-      from pass_tfds import cli, source_checks, sources
+      from pass_tfds.cli import main as cli
+      from pass_tfds.dataset import source_checks, sources
 
       calls = {{"sources": 0, "sha256": 0}}
       check, sha256 = source_checks.check_manual_sources, sources._sha256
@@ -397,7 +400,7 @@ def test_second_build_into_a_held_folder_fails_at_once(corpus, tmp_path):
   holder = subprocess.Popen(
       [sys.executable, "-c", textwrap.dedent(f"""
           import sys, time
-          from pass_tfds import build_lock
+          from pass_tfds.cli import build_lock
           with build_lock.held({folder!r}):
             print("held", flush=True)
             time.sleep(120)

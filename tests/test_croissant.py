@@ -30,7 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow_datasets as tfds  # noqa: E402
 
 import pass_tfds  # noqa: E402,F401  (registers pass_dataset)
-from pass_tfds import croissant, features, image_keys, metadata, testing  # noqa: E402
+from pass_tfds import croissant, testing
+from pass_tfds.dataset import features
+from pass_tfds.pipeline import image_keys, metadata  # noqa: E402
 from pass_tfds.testing import metadata_csv, tar_files  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -244,7 +246,7 @@ def test_pass_file_says_what_the_data_card_says(pass_jsonld):
 
 def test_fields_are_the_built_features_of_the_data_card():
   """The field list the build's own croissant.json will reuse names pass_dataset's features,
-  and the CSV columns it reads are pass_tfds.metadata's."""
+  and the CSV columns it reads are pass_tfds.pipeline.metadata's."""
   built_features = set(features.features_dict().keys()) - {"original_width", "original_height"}
   assert {spec.name for spec in croissant.FIELDS} == built_features
   columns = ({spec.csv_column for spec in croissant.FIELDS}
@@ -412,7 +414,7 @@ def test_mlcroissant_refuses_a_file_whose_sha256_is_not_the_files(croissant_read
 
 def test_where_a_croissant_reader_and_the_build_part(quirk_jsonlds, read_through_croissant):
   """The README's table, row by row: mlcroissant's raw values against pass_dataset's rules
-  (pass_tfds.metadata, pass_tfds.image_keys) on the same CSV rows."""
+  (pass_tfds.pipeline.metadata, pass_tfds.pipeline.image_keys) on the same CSV rows."""
   with_rows, with_impossible_date = quirk_jsonlds
   outcome, records = read_through_croissant["others"][with_rows]
   assert outcome == "records", records[-3000:]
@@ -436,7 +438,7 @@ def test_where_a_croissant_reader_and_the_build_part(quirk_jsonlds, read_through
   (upper,) = read[QUIRK_HASHES[2]]
   assert upper["creator_username"] is None and upper["date_taken"] is None
   assert image_keys.image_key(QUIRK_ROWS[2][3]) == image_keys.image_key(QUIRK_HASHES[2])
-  # Two rows for one hash: a record each; the build keeps the first row (pass_tfds.accounting).
+  # Two rows for one hash: a record each; the build keeps the first row (pass_tfds.pipeline.accounting).
   assert sorted(_text(r["creator_username"]) for r in read[QUIRK_HASHES[3]]) == [
       "first_of_two", "second_of_two"]
   # The username NA and an empty date: missing for mlcroissant; the build's "NA" and "".

@@ -18,7 +18,8 @@ import textwrap
 
 import pytest
 
-from pass_tfds import sources, testing
+from pass_tfds import testing
+from pass_tfds.dataset import sources
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEAM_RUNNER = os.path.join(REPO, "beam_runner.py")

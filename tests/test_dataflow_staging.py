@@ -25,7 +25,8 @@ import sys
 
 import pytest
 
-from pass_tfds import sources, testing
+from pass_tfds import testing
+from pass_tfds.dataset import sources
 
 import fresh_venv
 
@@ -77,6 +78,6 @@ def test_the_staged_package_alone_has_everything_a_worker_imports(staged, fresh_
   for step in ("BuildTrain/BuildMetadataLookup", "BuildTrain/WritePieces", "BuildTrain/FindDuplicates",
                "BuildTrain/DropDuplicates"):
     assert any(line.startswith(step) for line in ours), (step, found["loaded"])
-  assert "pass_tfds.transforms" in found["modules"]
+  assert "pass_tfds.pipeline.transforms" in found["modules"]
   # The ArrayRecord writer is imported where a worker first writes a shard.
   assert "array_record.python" in found["function_level_imports"], found["function_level_imports"]

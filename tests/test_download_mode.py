@@ -12,9 +12,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 import tensorflow_datasets as tfds
 
 import pass_tfds
-from pass_tfds import sources
+from pass_tfds.dataset import sources
 
-DUMMY = os.path.join(os.path.dirname(pass_tfds.__file__), "dummy_data")
+DUMMY = os.path.join(os.path.dirname(pass_tfds.__file__), "dataset", "dummy_data")
 
 
 def test_downloads_the_published_files(tmp_path):

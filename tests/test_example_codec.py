@@ -7,7 +7,8 @@ import math
 import pytest
 import tensorflow as tf
 
-from pass_tfds import example_codec, features, images, metadata
+from pass_tfds.dataset import features
+from pass_tfds.pipeline import example_codec, images, metadata
 
 CASES = [
     ("00ab", images.PreparedImage(b"\xff\xd8jpeg", 300, 70_000, False),

@@ -2,7 +2,7 @@
 
 import gc
 
-from pass_tfds import gc_tuning, shard_files, transforms
+from pass_tfds.pipeline import gc_tuning, shard_files, transforms
 
 
 def test_freezing_moves_the_objects_alive_now_to_the_permanent_generation():

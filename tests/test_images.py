@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from pass_tfds import accounting, images
+from pass_tfds.pipeline import accounting, images
 
 
 def _picture(mode="RGB", size=(96, 64), fmt="JPEG", **save):

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from pass_tfds import metadata
+from pass_tfds.pipeline import metadata
 from pass_tfds.errors import MetadataFormatError
 
 HEADER = ",unickname,datetaken,licensename,hash,latitude,longitude\n"

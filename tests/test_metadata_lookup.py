@@ -9,7 +9,8 @@ import google_crc32c
 import numpy as np
 import pytest
 
-from pass_tfds import errors, image_keys, metadata, metadata_csv_reader, metadata_lookup
+from pass_tfds import errors
+from pass_tfds.pipeline import image_keys, metadata, metadata_csv_reader, metadata_lookup
 
 HEADER = ",unickname,datetaken,licensename,hash,latitude,longitude\n"
 

@@ -7,7 +7,8 @@ import os
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 
-from pass_tfds import accounting, testing, transforms
+from pass_tfds import testing
+from pass_tfds.pipeline import accounting, transforms
 
 import pipeline_parts
 

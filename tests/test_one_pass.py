@@ -12,7 +12,9 @@ import sys
 
 import pytest
 
-from pass_tfds import cli, shard_files, testing, transforms
+from pass_tfds import testing
+from pass_tfds.cli import main as cli
+from pass_tfds.pipeline import shard_files, transforms
 
 import pipeline_parts
 import read_counter
@@ -121,7 +123,7 @@ def test_pieces_on_gcs_are_reused_after_a_kill_and_published_once(corpus, gcs, t
 
 
 def test_one_build_per_folder_on_gcs(gcs):
-  from pass_tfds import build_lock
+  from pass_tfds.cli import build_lock
   from pass_tfds.errors import BuildLockedError
 
   folder = f"{gcs.new_prefix('lock')}/pass_dataset/full/3.0.0"

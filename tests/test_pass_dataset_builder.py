@@ -24,9 +24,9 @@ from tensorflow_datasets.core import download
 from PIL import Image
 
 import pass_tfds
-from pass_tfds import sources
+from pass_tfds.dataset import sources
 
-DUMMY_DATA = os.path.join(os.path.dirname(pass_tfds.__file__), "dummy_data")
+DUMMY_DATA = os.path.join(os.path.dirname(pass_tfds.__file__), "dataset", "dummy_data")
 
 
 def _original_sizes(corpus: str) -> dict[str, tuple[int, int]]:

@@ -6,8 +6,8 @@ import io
 import os
 import tarfile
 
-from pass_tfds import accounting, images, metadata_lookup, plan
-from pass_tfds.pieces import PieceWriter
+from pass_tfds.pipeline import accounting, images, metadata_lookup, plan
+from pass_tfds.pipeline.pieces import PieceWriter
 from pass_tfds.testing import pictures
 
 HEADER = ",unickname,datetaken,licensename,hash,latitude,longitude\n"

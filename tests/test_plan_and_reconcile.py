@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pass_tfds import image_keys, plan, reconcile
+from pass_tfds.pipeline import image_keys, plan, reconcile
 from pass_tfds.errors import UsageError
 
 MiB = 1 << 20

@@ -6,7 +6,7 @@ import io
 import json
 import os
 
-from pass_tfds import plan, progress
+from pass_tfds.pipeline import plan, progress
 
 
 def _sidecar(folder, name, records, start, end):

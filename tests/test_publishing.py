@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from pass_tfds import publishing
+from pass_tfds.pipeline import publishing
 
 
 def _write(path, data: bytes) -> str:

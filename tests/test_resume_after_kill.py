@@ -22,7 +22,8 @@ import time
 
 import pytest
 
-from pass_tfds import plan, testing
+from pass_tfds import testing
+from pass_tfds.pipeline import plan
 from pass_tfds.testing import tar_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

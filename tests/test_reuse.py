@@ -11,7 +11,8 @@ import tarfile
 import numpy as np
 import pytest
 
-from pass_tfds import reuse, shard_files, testing, transforms
+from pass_tfds import testing
+from pass_tfds.pipeline import reuse, shard_files, transforms
 
 import pipeline_parts
 

@@ -30,7 +30,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pass_tfds import accounting, errors, image_keys, sources, testing
+from pass_tfds import errors, testing
+from pass_tfds.dataset import sources
+from pass_tfds.pipeline import accounting, image_keys
 from pass_tfds.testing import tar_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -108,7 +110,7 @@ def read_csv_rows(corpus_dir: str) -> list[dict[str, str]]:
 
 
 def expected_date(value: str) -> str:
-  """Independent of pass_tfds.metadata: ISO 8601, or "" for anything not a real moment."""
+  """Independent of pass_tfds.pipeline.metadata: ISO 8601, or "" for anything not a real moment."""
   for layout in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
     try:
       return datetime.datetime.strptime(value.strip(), layout).strftime("%Y-%m-%dT%H:%M:%S")

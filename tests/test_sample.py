@@ -15,7 +15,8 @@ import tarfile
 import pytest
 from PIL import Image, UnidentifiedImageError
 
-from pass_tfds import accounting, testing
+from pass_tfds import testing
+from pass_tfds.pipeline import accounting
 
 HASH_RE = re.compile(r"^[0-9a-f]{30,32}$")
 
@@ -357,7 +358,7 @@ def test_quirk_csv(quirks):
 
 
 def test_quirk_invalid_counts_match_metadata_parser(quirks):
-  from pass_tfds import metadata  # pylint: disable=import-outside-toplevel
+  from pass_tfds.pipeline import metadata  # pylint: disable=import-outside-toplevel
 
   out, manifest = quirks
   with open(os.path.join(out, "pass_metadata.csv"), "rb") as f:

@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from pass_tfds import accounting, archives, plan, reconcile, tar_stream
+from pass_tfds.pipeline import accounting, archives, plan, reconcile, tar_stream
 from pass_tfds.errors import ArchiveError
 from pass_tfds.testing import carrier
 

@@ -14,7 +14,8 @@ import textwrap
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pass_tfds import beam_defaults, beam_import
+from pass_tfds import beam_import
+from pass_tfds.cli import beam_defaults
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,4 +1,4 @@
-"""Each assumption `pass_tfds.tfds_internals` makes about tensorflow-datasets, checked on the installed version.
+"""Each assumption `pass_tfds.dataset.tfds_internals` makes about tensorflow-datasets, checked on the installed version.
 
 When one fails after a TFDS upgrade, the message says which assumption broke.
 """
@@ -16,7 +16,7 @@ from tensorflow_datasets.core import file_adapters, naming, split_builder
 from tensorflow_datasets.core.utils import file_utils
 
 import pass_tfds  # noqa: F401  (registers pass_dataset)
-from pass_tfds import tfds_internals
+from pass_tfds.dataset import tfds_internals
 
 
 def test_split_builder_runs_a_beam_pipeline_from_the_download_config():

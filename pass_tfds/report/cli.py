@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from pass_tfds.console import Console
+from pass_tfds.cli.console import Console
 from pass_tfds.report.examples import DEFAULT_MAX_EXAMPLES, ReportError
 from pass_tfds.report.pictures import write_report
 

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from pass_tfds.data_card import feature_text
+from pass_tfds.dataset.data_card import feature_text
 from pass_tfds.report.sampling import evenly_spaced, sampled_split
 
 DEFAULT_MAX_EXAMPLES = 20_000

@@ -17,7 +17,7 @@ import os
 import random
 import tarfile
 
-from pass_tfds import plan, tar_stream
+from pass_tfds.pipeline import plan, tar_stream
 from pass_tfds.testing import pictures
 from pass_tfds.testing.hashes import hash_with_length
 

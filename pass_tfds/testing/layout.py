@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pass_tfds.metadata import EXPECTED_HEADER
-from pass_tfds.sources import RECORD_URL
+from pass_tfds.pipeline.metadata import EXPECTED_HEADER
+from pass_tfds.dataset.sources import RECORD_URL
 
 METADATA_FILE = "pass_metadata.csv"
 CHECKSUMS_FILE = "checksums.tsv"

@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from pass_tfds.accounting import SKIP_REASONS
+from pass_tfds.pipeline.accounting import SKIP_REASONS
 from pass_tfds.testing.layout import METADATA_FILE
 
 MANIFEST_FILE = "manifest.json"
@@ -24,7 +24,7 @@ class SampleManifest:
   for the quirk corpus, member path -> the same plus "hash" (None when the name
   holds no hash; width/height None when the file is not a complete picture).
   `expected` (quirk corpus): member path -> "written", "written_reencoded" or a
-  skip reason of `pass_tfds.accounting`. `expected_counts`: the numbers a
+  skip reason of `pass_tfds.pipeline.accounting`. `expected_counts`: the numbers a
   correct build reports for these files.
   """
 

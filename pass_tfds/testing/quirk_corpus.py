@@ -3,7 +3,7 @@
 Ten archives and a CSV holding odd encodings, broken files, decompression
 bombs, junk names, duplicate hashes and odd CSV values; the manifest maps every
 archive member to the outcome a correct build gives it (`WRITTEN`,
-`WRITTEN_REENCODED` or a skip reason of `pass_tfds.accounting`).
+`WRITTEN_REENCODED` or a skip reason of `pass_tfds.pipeline.accounting`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import random
 
 from PIL import Image
 
-from pass_tfds.accounting import (
+from pass_tfds.pipeline.accounting import (
     DECOMPRESSION_BOMB,
     DUPLICATE_HASH,
     EMPTY_FILE,

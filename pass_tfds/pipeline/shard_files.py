@@ -27,7 +27,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 import google_crc32c
 
-from pass_tfds import tfds_internals
+from pass_tfds.dataset import tfds_internals
 
 TFRECORD = "tfrecord"
 ARRAY_RECORD = "array_record"

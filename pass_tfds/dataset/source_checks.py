@@ -18,7 +18,8 @@ from typing import Iterable
 
 from apache_beam.io.filesystems import FileSystems
 
-from pass_tfds import archives, metadata, tar_stream, zenodo
+from pass_tfds.dataset import zenodo
+from pass_tfds.pipeline import archives, metadata, tar_stream
 from pass_tfds.errors import MetadataFormatError, SourceError, UsageError
 
 _BLOCK = 4 << 20
@@ -147,7 +148,7 @@ def check_manual_sources(manual_dir: str, names: tuple[str, ...], checksums_path
   or by the builder when it is called without one (`tfds build`, a library call).
   `program`: the command that was run, for the hints (None: the builder).
   """
-  from pass_tfds import sources
+  from pass_tfds.dataset import sources
 
   check_manual_dir(manual_dir)
   check_archives_are_files(manual_dir, names)

@@ -15,8 +15,8 @@ import struct
 from typing import TYPE_CHECKING, Mapping
 
 if TYPE_CHECKING:
-  from pass_tfds.images import PreparedImage
-  from pass_tfds.metadata import ImageMetadata
+  from pass_tfds.pipeline.images import PreparedImage
+  from pass_tfds.pipeline.metadata import ImageMetadata
 
 # tf.train.Feature's oneof field numbers, each length-delimited (wire type 2).
 _BYTES_LIST = 0x0A

@@ -15,12 +15,12 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from pass_tfds import accounting, archives, example_codec, image_keys, images, reconcile, shard_files
-from pass_tfds import tar_stream
+from pass_tfds.pipeline import accounting, archives, example_codec, image_keys, images, reconcile, shard_files
+from pass_tfds.pipeline import tar_stream
 from pass_tfds.errors import StrictModeError
-from pass_tfds.metadata_lookup import MetadataLookup
-from pass_tfds.plan import Piece
-from pass_tfds.tar_stream import RangeSpan
+from pass_tfds.pipeline.metadata_lookup import MetadataLookup
+from pass_tfds.pipeline.plan import Piece
+from pass_tfds.pipeline.tar_stream import RangeSpan
 
 SIDECAR_VERSION = 2
 

@@ -17,7 +17,7 @@ import os
 import posixpath
 from typing import Any, Iterable, Iterator
 
-from pass_tfds import temp_dirs
+from pass_tfds.dataset import temp_dirs
 
 ARRAY_RECORD_OPTIONS = "group_size:1"  # What TFDS's ArrayRecord adapter writes: random access by record.
 INCOMPLETE_PREFIX = "incomplete."  # utils.incomplete_dir: <parent>/incomplete.<random>_<version>/

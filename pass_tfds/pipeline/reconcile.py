@@ -12,9 +12,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from pass_tfds import image_keys
-from pass_tfds.plan import Piece
-from pass_tfds.tar_stream import RangeSpan
+from pass_tfds.pipeline import image_keys
+from pass_tfds.pipeline.plan import Piece
+from pass_tfds.pipeline.tar_stream import RangeSpan
 
 # One written record of a piece, in record order.
 WRITTEN_DTYPE = np.dtype([("hi", "<u8"), ("lo", "<u8"), ("offset", "<u8"), ("flags", "u1")])

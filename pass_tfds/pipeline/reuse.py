@@ -20,13 +20,13 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 import google_crc32c
 
-from pass_tfds import shard_files
+from pass_tfds.pipeline import shard_files
 
-# The modules whose code decides the bytes of a shard or of the lookup.
+# The modules whose code decides the bytes of a shard or of the lookup, by path inside pass_tfds/.
 _BYTE_MODULES = (
-    "archives", "example_codec", "features", "image_keys", "images", "metadata", "metadata_csv_reader",
-    "metadata_lookup",
-    "pieces", "reconcile", "shard_files", "tar_stream",
+    "dataset/features", "pipeline/archives", "pipeline/example_codec", "pipeline/image_keys",
+    "pipeline/images", "pipeline/metadata", "pipeline/metadata_csv_reader", "pipeline/metadata_lookup",
+    "pipeline/pieces", "pipeline/reconcile", "pipeline/shard_files", "pipeline/tar_stream",
 )
 
 
@@ -51,7 +51,7 @@ def source_identity(path: str) -> str:
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
   """pass_tfds's and Pillow's versions and a CRC32C of the modules that decide a shard's bytes."""
-  package = os.path.dirname(os.path.abspath(__file__))
+  package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   crc = 0
   for name in _BYTE_MODULES:
     with open(os.path.join(package, f"{name}.py"), "rb") as f:

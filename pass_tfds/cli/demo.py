@@ -1,6 +1,6 @@
 """The README's first command: a PASS-like sample, built with Beam, loaded, pictured.
 
-    python -m pass_tfds.demo --out out/demo [--num_images 500]
+    python -m pass_tfds.cli.demo --out out/demo [--num_images 500]
 
 Generates a small sample in the real layout (10 archives + CSV), builds it with
 `beam_runner.py`'s defaults (DirectRunner, multi_processing, one worker per
@@ -14,8 +14,9 @@ import os
 import time
 from typing import Sequence
 
-from pass_tfds import cli, testing
-from pass_tfds.console import Console
+from pass_tfds import testing
+from pass_tfds.cli import main as cli
+from pass_tfds.cli.console import Console
 
 
 def _load_summary(data_dir: str) -> tuple[int, list[dict]]:

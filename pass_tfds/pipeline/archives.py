@@ -14,7 +14,7 @@ from typing import IO
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pass_tfds import accounting
+from pass_tfds.pipeline import accounting
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 _HEX_RE = re.compile(r"^[0-9a-fA-F]{8,64}$")

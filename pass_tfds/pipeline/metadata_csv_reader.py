@@ -19,9 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from pass_tfds import image_keys, metadata, zenodo
+from pass_tfds.dataset import zenodo
+from pass_tfds.pipeline import image_keys, metadata
 from pass_tfds.errors import MetadataFormatError
-from pass_tfds.metadata_lookup import (
+from pass_tfds.pipeline.metadata_lookup import (
     DATE_INVALID, EXAMPLES, GPS_INVALID, NO_DATE, CsvStats, MetadataLookup, from_sorted_rows, pack_date,
 )
 

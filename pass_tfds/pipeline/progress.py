@@ -15,8 +15,8 @@ import threading
 import time
 from typing import Callable, Sequence, TextIO
 
-from pass_tfds import shard_files
-from pass_tfds.plan import PIECE_NAME, Piece
+from pass_tfds.pipeline import shard_files
+from pass_tfds.pipeline.plan import PIECE_NAME, Piece
 
 PLAN_NAME = "plan.json"
 

@@ -30,12 +30,13 @@ from apache_beam.metrics import Metrics
 import google_crc32c
 import numpy as np
 
-from pass_tfds import accounting, archives, gc_tuning, image_keys, images, metadata_lookup, reconcile, shard_files
-from pass_tfds import publishing, reuse, tar_stream, zenodo
+from pass_tfds.pipeline import accounting, archives, gc_tuning, image_keys, images, metadata_lookup, reconcile, shard_files
+from pass_tfds.dataset import zenodo
+from pass_tfds.pipeline import publishing, reuse, tar_stream
 from pass_tfds.errors import AccountingError, ArchiveError, MetadataFormatError
-from pass_tfds.pieces import SIDECAR_VERSION, PieceResult, PieceWriter, fail_if_strict_on_reuse, loser_names
-from pass_tfds.pieces import without_losers
-from pass_tfds.plan import Piece
+from pass_tfds.pipeline.pieces import SIDECAR_VERSION, PieceResult, PieceWriter, fail_if_strict_on_reuse, loser_names
+from pass_tfds.pipeline.pieces import without_losers
+from pass_tfds.pipeline.plan import Piece
 
 _NS = accounting.METRICS_NAMESPACE
 _LOG = logging.getLogger(__name__)

@@ -12,10 +12,13 @@ from typing import Sequence
 from etils import epath
 import tensorflow_datasets as tfds
 
-from pass_tfds import beam_defaults, build_lock, pieces, plan, progress, shard_files, source_checks
-from pass_tfds import publishing, reuse, sources, temp_dirs, tfds_internals, transforms
+from pass_tfds.cli import beam_defaults, build_lock
+from pass_tfds.dataset import source_checks
+from pass_tfds.pipeline import pieces, plan, progress, shard_files
+from pass_tfds.dataset import sources, temp_dirs, tfds_internals
+from pass_tfds.pipeline import publishing, reuse, transforms
 from pass_tfds.errors import SourceError, UsageError
-from pass_tfds.features import features_dict
+from pass_tfds.dataset.features import features_dict
 
 _HOMEPAGE = "https://www.robots.ox.ac.uk/~vgg/data/pass/"
 # Above this fraction of written images without a CSV row, the build fails

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping, Sequence
 
-from pass_tfds import cpus
+from pass_tfds.cli import cpus
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +148,6 @@ def local_runner(options: Any) -> Any | None:
   runner = _runner(options)
   if runner is None or runner_name(runner) not in _SWITCHING_RUNNERS:
     return None
-  from pass_tfds.local_runner import FnApiDirectRunner
+  from pass_tfds.cli.local_runner import FnApiDirectRunner
 
   return FnApiDirectRunner()

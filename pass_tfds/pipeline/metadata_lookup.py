@@ -25,7 +25,7 @@ from typing import IO, Callable
 import google_crc32c
 import numpy as np
 
-from pass_tfds import image_keys, metadata
+from pass_tfds.pipeline import image_keys, metadata
 from pass_tfds.errors import MetadataFormatError
 
 EXAMPLES = 5
@@ -254,14 +254,14 @@ def build(stream: IO[bytes], source: str) -> tuple[MetadataLookup, CsvStats]:
   The reader, and pyarrow with it, is imported here, by the one step that builds
   the lookup, not by every process that only loads one.
   """
-  from pass_tfds import metadata_csv_reader
+  from pass_tfds.pipeline import metadata_csv_reader
 
   return metadata_csv_reader.build(stream, source)
 
 
 def release_memory() -> None:
   """What the CSV's reading kept in pyarrow's pool and the C heap, given back: `metadata_csv_reader.release_memory`."""
-  from pass_tfds import metadata_csv_reader
+  from pass_tfds.pipeline import metadata_csv_reader
 
   metadata_csv_reader.release_memory()
 

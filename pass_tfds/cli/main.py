@@ -23,10 +23,12 @@ import time
 import traceback
 from typing import Any, Sequence
 
-from pass_tfds import failures, flag_checks, gc_tuning, plan, preflight, source_checks, sources
-from pass_tfds.console import Console
+from pass_tfds.cli import failures, flag_checks, preflight
+from pass_tfds.dataset import source_checks, sources
+from pass_tfds.pipeline import gc_tuning, plan
+from pass_tfds.cli.console import Console
 from pass_tfds.errors import UsageError
-from pass_tfds.progress import Progress
+from pass_tfds.pipeline.progress import Progress
 
 PROGRAM = "pass-tfds-build"
 
@@ -170,7 +172,7 @@ def _build(request: preflight.BuildRequest, context: dict[str, Any]) -> int:
   from apache_beam.options.pipeline_options import PipelineOptions
 
   import pass_tfds  # noqa: F401  (registers pass_dataset)
-  from pass_tfds.pass_dataset import PipelineDidNotRunError
+  from pass_tfds.dataset.pass_dataset import PipelineDidNotRunError
 
   builder = tfds.builder("pass_dataset", **request.builder_kwargs())
   data_path = os.fspath(builder.data_path)

@@ -14,7 +14,7 @@ import warnings
 
 from PIL import Image, ImageOps
 
-from pass_tfds import accounting
+from pass_tfds.pipeline import accounting
 
 # Refuse anything above this many pixels without decoding it, checked from the
 # header; PASS's largest images are far below. Pillow's own check, left as it

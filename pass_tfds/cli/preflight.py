@@ -16,7 +16,8 @@ import os
 import posixpath
 from typing import Any, Sequence
 
-from pass_tfds import beam_defaults, flag_checks, source_checks, sources
+from pass_tfds.cli import beam_defaults, flag_checks
+from pass_tfds.dataset import source_checks, sources
 from pass_tfds.errors import UsageError
 
 DATASET = "pass_dataset"
@@ -175,7 +176,7 @@ def check(args: argparse.Namespace, extra: Sequence[str], program: str,
   archives = sources.select_archives(flag_checks.check_archives(args.archives))
   range_bytes = flag_checks.range_bytes(args.range_mb)
   flag_checks.check_num_shards(args.num_shards, len(archives))
-  from pass_tfds.pass_dataset import PassDataset
+  from pass_tfds.dataset.pass_dataset import PassDataset
 
   flag_checks.check_config(args.config, [config.name for config in PassDataset.BUILDER_CONFIGS])
   runner = flag_checks.check_runner(_runner_flag(extra))

@@ -18,7 +18,7 @@ import dataclasses
 import posixpath
 from typing import IO, Iterator, NamedTuple
 
-from pass_tfds import zenodo
+from pass_tfds.dataset import zenodo
 from pass_tfds.errors import ArchiveError
 
 BLOCK = 512

@@ -27,7 +27,7 @@ import json
 import posixpath
 from typing import Sequence
 
-from pass_tfds import shard_files
+from pass_tfds.pipeline import shard_files
 
 MOVES_NAME = "publish.json"
 MANIFEST_NAME = "shards.json"

@@ -19,7 +19,7 @@ import math
 import re
 from typing import IO, Iterator, NamedTuple, Sequence
 
-from pass_tfds import zenodo
+from pass_tfds.dataset import zenodo
 from pass_tfds.errors import MetadataFormatError
 
 EXPECTED_HEADER = ("", "unickname", "datetaken", "licensename", "hash", "latitude", "longitude")

@@ -14,9 +14,11 @@ import os
 import tempfile
 from typing import Sequence
 
-from pass_tfds import beam_defaults, plan, sources
+from pass_tfds.cli import beam_defaults
+from pass_tfds.dataset import sources
+from pass_tfds.pipeline import plan
 from pass_tfds.errors import SourceError, UsageError
-from pass_tfds.source_checks import is_remote
+from pass_tfds.dataset.source_checks import is_remote
 
 GCP_EXTRA = 'pip install "pass_tfds[gcp]"'
 _MIB = 1 << 20

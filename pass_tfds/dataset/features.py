@@ -7,8 +7,8 @@ import math
 import numpy as np
 import tensorflow_datasets as tfds
 
-from pass_tfds.images import PreparedImage
-from pass_tfds.metadata import ImageMetadata
+from pass_tfds.pipeline.images import PreparedImage
+from pass_tfds.pipeline.metadata import ImageMetadata
 
 
 def features_dict() -> tfds.features.FeaturesDict:

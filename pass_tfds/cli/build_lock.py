@@ -26,7 +26,7 @@ from typing import Iterator
 from apache_beam.io.filesystems import FileSystems
 
 from pass_tfds.errors import BuildLockedError
-from pass_tfds.source_checks import is_remote
+from pass_tfds.dataset.source_checks import is_remote
 
 HEARTBEAT_SECONDS = 30.0
 STALE_AFTER_SECONDS = 300.0

@@ -1,7 +1,7 @@
 """Where PASS's files come from: Zenodo through TFDS's download manager, or a manual dir.
 
 Published sizes and sha256 sums live in the repository's top-level `checksums.tsv`, which
-`pass_tfds/checksums.tsv` links to so that TFDS finds it beside the builder
+`pass_tfds/dataset/checksums.tsv` links to so that TFDS finds it beside the builder
 (installed with the package). A manual dir is checked before any work starts:
 every file present, every size right, and, if asked, every sha256 too.
 """
@@ -17,7 +17,8 @@ from typing import Callable, Iterable, Sequence
 from apache_beam.io.filesystems import FileSystems
 import tensorflow_datasets as tfds
 
-from pass_tfds import archives, metadata, zenodo
+from pass_tfds.dataset import zenodo
+from pass_tfds.pipeline import archives, metadata
 from pass_tfds.errors import SourceError
 
 RECORD_URL = zenodo.RECORD_URL  # For the builder's instructions and the test corpora.
