@@ -24,19 +24,19 @@ def wheel(tmp_path_factory):
 
 
 def test_one_checksums_file_at_the_top_is_what_the_wheel_carries(wheel):
-  package_copy = os.path.join(REPO, "pass_tfds", "checksums.tsv")
+  package_copy = os.path.join(REPO, "pass_tfds", "dataset", "checksums.tsv")
   assert os.path.islink(package_copy) and os.path.realpath(package_copy) == os.path.join(REPO, "checksums.tsv")
   with zipfile.ZipFile(wheel) as archive:
-    assert archive.read("pass_tfds/checksums.tsv") == open(os.path.join(REPO, "checksums.tsv"), "rb").read()
+    assert archive.read("pass_tfds/dataset/checksums.tsv") == open(os.path.join(REPO, "checksums.tsv"), "rb").read()
 
 
 def test_wheel_carries_checksums_and_dataset_files(wheel):
   names = set(zipfile.ZipFile(wheel).namelist())
   for name in ("checksums.tsv", "README.md", "CITATIONS.bib", "TAGS.txt", "dummy_data/pass_metadata.csv"):
-    assert f"pass_tfds/{name}" in names
+    assert f"pass_tfds/dataset/{name}" in names
   for package in ("pass_tfds/testing", "pass_tfds/report"):
     assert f"{package}/__init__.py" in names and f"{package}/__main__.py" in names
-  sources = {os.path.relpath(path, REPO) for folder in ("testing", "report")
+  sources = {os.path.relpath(path, REPO) for folder in ("cli", "dataset", "pipeline", "testing", "report")
              for path in glob.glob(os.path.join(REPO, "pass_tfds", folder, "*.py"))}
   assert sources <= names, sources - names
 
