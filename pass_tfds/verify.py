@@ -5,8 +5,9 @@
 Each shard listed in `shards.json` (see `publishing`) is read once, front to
 back, through Beam FileSystems (local or gs://), and its size, CRC32C and
 sha256 (listed since version 2 of shards.json) are compared with what the shard
-writer recorded. One line per bad shard, naming it and what to do; exit code 2
-if any is bad, 0 if all are whole.
+writer recorded. `croissant.json` (beside it since version 2) must list the
+same files with the same sizes and sha256. One line per bad shard or file,
+naming it and what to do; exit code 2 if any is bad, 0 if all are whole.
 """
 
 from __future__ import annotations
@@ -43,7 +44,24 @@ def verify_build(version_dir: str) -> tuple[int, list[str]]:
     elif shard.get("sha256", found.sha256) != found.sha256:
       problems.append(f"{path} is damaged: its sha256 is {found.sha256}, the build wrote"
                       f" {shard['sha256']}: copy it again from the build.")
+  if manifest.get("version", 1) >= 2:
+    problems += _croissant_problems(version_dir, manifest)
   return len(manifest["shards"]), problems
+
+
+def _croissant_problems(version_dir: str, manifest: dict) -> list[str]:
+  """croissant.json's FileObjects against shards.json: the same names, sizes and sha256."""
+  path = posixpath.join(version_dir, publishing.CROISSANT_NAME)
+  description = shard_files.read_json(path)
+  if not isinstance(description, dict):
+    return [f"{path} is missing or unreadable: copy it again from the build."]
+  listed = sorted((node.get("name"), node.get("contentSize"), node.get("sha256"))
+                  for node in description.get("distribution", []) if node.get("@type") == "cr:FileObject")
+  published = sorted((shard["name"], f"{shard['size']} B", shard["sha256"]) for shard in manifest["shards"])
+  if listed != published:
+    return [f"{path} does not list the shards of {publishing.MANIFEST_NAME} (names, sizes, sha256):"
+            " copy both again from the build."]
+  return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

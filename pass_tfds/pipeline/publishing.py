@@ -34,6 +34,7 @@ from pass_tfds.pipeline import shard_files
 
 MOVES_NAME = "publish.json"
 MANIFEST_NAME = "shards.json"
+CROISSANT_NAME = "croissant.json"  # Written from shards.json by the builder (`pass_tfds.croissant_build`).
 MANIFEST_FORMAT = "pass_tfds.shards"
 MANIFEST_VERSION = 2  # 2: with each shard's sha256.
 
