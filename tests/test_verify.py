@@ -88,8 +88,9 @@ def test_the_sha256_listed_is_the_files_and_verify_checks_it(build, tmp_path):
     json.dump(manifest, f)
   result = _verify(copy)
   assert result.returncode == 2
-  (line,) = result.stderr.splitlines()
-  assert wrong["name"] in line and "sha256" in line and "damaged" in line
+  shard_line, croissant_line = result.stderr.splitlines()
+  assert wrong["name"] in shard_line and "sha256" in shard_line and "damaged" in shard_line
+  assert "croissant.json does not list the shards of shards.json" in croissant_line  # It still lists the file's.
 
 
 def test_a_folder_without_a_manifest_is_refused(tmp_path):
