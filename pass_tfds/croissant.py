@@ -141,14 +141,18 @@ class FieldSpec:
 
   `description` holds for the built dataset and the sources alike; `source_note`
   says how the raw value a Croissant reader gets from the sources differs from
-  the built feature. `csv_column` or `member_property` says where the sources
-  hold it; `transform` is Croissant's transform on that value.
+  the built feature, `built_note` what the built feature holds beyond that, and
+  `built_data_type` its type where it is not `data_type` (the build's own
+  croissant.json, `croissant_build`). `csv_column` or `member_property` says
+  where the sources hold it; `transform` is Croissant's transform on that value.
   """
 
   name: str
   data_type: str
   description: str
   source_note: str = ""
+  built_note: str = ""
+  built_data_type: str | None = None
   csv_column: str | None = None
   member_property: str | None = None  # "content" or "filename" of an archive member.
   transform: dict[str, str] | None = None
@@ -170,6 +174,10 @@ FIELDS: tuple[FieldSpec, ...] = (
             " empty, truncated, undecodable or repeat an earlier hash (listing them in"
             " build_report.json); this file describes every *.jpg member."
         ),
+        built_note=(
+            " The `full` config stores the archived bytes when they are a complete 3-channel"
+            " JPEG, else an RGB JPEG of quality 95; the resized configs re-encode every image."
+        ),
         member_property="content",
     ),
     FieldSpec(
@@ -184,6 +192,7 @@ FIELDS: tuple[FieldSpec, ...] = (
             " CSV defaults (mlcroissant 1.1.1) return usernames such as NA, null, nan, None,"
             " N/A, and empty cells, as missing."
         ),
+        built_note=" \"\" for an image without a CSV row.",
         csv_column="unickname",
     ),
     FieldSpec(
@@ -196,6 +205,7 @@ FIELDS: tuple[FieldSpec, ...] = (
             " leading zeros still meet) and uses the first of repeated CSV rows; a reader of"
             " this file gets a record for each."
         ),
+        built_note=" As the member file name writes it, without .jpg.",
         member_property="filename",
         transform={"regex": HASH_REGEX},
         joins_csv_column="hash",
@@ -209,6 +219,8 @@ FIELDS: tuple[FieldSpec, ...] = (
             " float32, NaN when unknown, not a number, beyond +-90, or when only one of the"
             " two coordinates is given."
         ),
+        built_note=(" float32; NaN when unknown, not a number, beyond +-90, or when only one of"
+                    " the two coordinates is given."),
         csv_column="latitude",
     ),
     FieldSpec(
@@ -220,6 +232,8 @@ FIELDS: tuple[FieldSpec, ...] = (
             " float32, NaN when unknown, not a number, beyond +-180, or when only one of the"
             " two coordinates is given."
         ),
+        built_note=(" float32; NaN when unknown, not a number, beyond +-180, or when only one of"
+                    " the two coordinates is given."),
         csv_column="longitude",
     ),
     FieldSpec(
@@ -232,9 +246,20 @@ FIELDS: tuple[FieldSpec, ...] = (
             " (`2012-08-09T18:00:20`), and \"\" when the date is empty or impossible (such as"
             " 0000-00-00 00:00:00), which a reader of this file cannot parse."
         ),
+        built_note=(" ISO 8601 text without the fraction (`2012-08-09T18:00:20`); \"\" when the"
+                    " CSV's date is empty or impossible, or the image has no CSV row."),
+        built_data_type="sc:Text",
         csv_column="datetaken",
         transform={"format": CSV_DATE_FORMAT},
     ),
+)
+
+# pass_dataset's features beyond the data card's: read from each image by the build.
+BUILT_ONLY_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(name="original_width", data_type="sc:Integer",
+              description="Width in pixels of the archived image (int32), before any resizing."),
+    FieldSpec(name="original_height", data_type="sc:Integer",
+              description="Height in pixels of the archived image (int32), before any resizing."),
 )
 
 

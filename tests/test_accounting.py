@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 
 import pytest
@@ -110,7 +111,8 @@ def test_a_shard_write_that_fails_half_way_leaves_nothing_and_can_run_again(tmp_
     shard_files.write_shard(path, failing(), shard_files.TFRECORD)
   assert os.listdir(tmp_path) == []
   written = shard_files.write_shard(path, iter([b"one", b"two"]), shard_files.TFRECORD)
-  assert shard_files.digest_of(path) == written.digest and written.records == 2
+  assert shard_files.digest_of(path, with_sha256=True) == written.digest and written.records == 2
+  assert written.digest.sha256 == hashlib.sha256(open(path, "rb").read()).hexdigest()
   assert list(shard_files.read_records(path, shard_files.TFRECORD)) == [b"one", b"two"]
 
 
@@ -171,12 +173,13 @@ def test_published_shards_are_listed_with_their_digests_and_records(corpus, tmp_
   lookup, results = pipeline_parts.run_steps(config, os.path.join(corpus_dir, "pass_metadata.csv"))
   transforms.finalize(results, [], lookup, config)
   listed = json.loads((tmp_path / "shards.json").read_text())
-  assert (listed["format"], listed["version"], listed["file_format"]) == ("pass_tfds.shards", 1, "tfrecord")
+  assert (listed["format"], listed["version"], listed["file_format"]) == ("pass_tfds.shards", 2, "tfrecord")
   assert [shard["name"] for shard in listed["shards"]] == _shards(tmp_path)
   for shard in listed["shards"]:
     path = str(tmp_path / shard["name"])
     digest = shard_files.digest_of(path)
     assert (shard["size"], shard["crc32c"]) == (digest.size, f"{digest.crc32c:08x}")
+    assert shard["sha256"] == hashlib.sha256(open(path, "rb").read()).hexdigest()
     assert shard["records"] == len(list(shard_files.read_records(path, shard_files.TFRECORD)))
   assert listed["total"] == {"shards": 20, "size": sum(s["size"] for s in listed["shards"]),
                              "records": len(manifest.images)}

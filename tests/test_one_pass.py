@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import os
 import subprocess
 import sys
@@ -92,7 +93,9 @@ def test_shards_write_and_read_back_on_gcs(gcs, file_format):
   path = f"{gcs.new_prefix('shards')}/pass_dataset-train.{file_format}-00000-of-00001"
   records = [bytes([i]) * (i * 100 + 1) for i in range(50)]
   written = shard_files.write_shard(path, iter(records), file_format)
-  assert shard_files.digest_of(path) == written.digest and written.records == len(records)
+  assert shard_files.digest_of(path, with_sha256=True) == written.digest and written.records == len(records)
+  with shard_files.open_read(path) as stream:
+    assert written.digest.sha256 == hashlib.sha256(stream.read()).hexdigest()
   assert list(shard_files.read_records(path, file_format)) == records
   assert [p for p in gcs.list(path.rsplit("/", 1)[0] + "/")] == [path]  # No temporary file left.
 

@@ -10,6 +10,7 @@ replaced between the kill and the rerun (same size, other bytes, new mtime).
 from __future__ import annotations
 
 import glob
+import hashlib
 import io
 import json
 import os
@@ -151,12 +152,21 @@ def _shards(data_dir) -> dict[str, bytes]:
           for path in sorted(glob.glob(os.path.join(_version_dir(data_dir), "*.tfrecord-*")))}
 
 
+def _descriptions(data_dir) -> dict[str, str]:
+  """shards.json and croissant.json as published: names, sizes, CRC32C, sha256, records."""
+  return {name: open(os.path.join(_version_dir(data_dir), name), encoding="utf-8").read()
+          for name in ("shards.json", "croissant.json")}
+
+
 @pytest.fixture(scope="module")
 def clean(corpus, tmp_path_factory):
   data_dir = tmp_path_factory.mktemp("clean")
   report = _build(corpus, data_dir)
   assert report["skipped"] == {"duplicate_hash": 10 * COPIES} and report["written"] == IMAGES
-  return report, _shards(data_dir)
+  shards, descriptions = _shards(data_dir), _descriptions(data_dir)
+  listed = {shard["name"]: shard["sha256"] for shard in json.loads(descriptions["shards.json"])["shards"]}
+  assert listed == {name: hashlib.sha256(data).hexdigest() for name, data in shards.items()}
+  return report, shards, descriptions
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
@@ -166,8 +176,10 @@ def test_a_rerun_after_a_kill_publishes_the_clean_build_and_reuses_every_finishe
   _kill_when(corpus, data_dir, STAGES[stage])
   finished = len(_sidecars(data_dir))
   report = _build(corpus, data_dir)
-  clean_report, clean_shards = clean
+  clean_report, clean_shards, clean_descriptions = clean
   assert _shards(data_dir) == clean_shards  # Byte for byte, same names.
+  # Reused pieces carry the sha256 their sidecars recorded: the manifests are the clean build's.
+  assert _descriptions(data_dir) == clean_descriptions
   assert report["written"] == clean_report["written"] and report["reconciled"] is True
   assert report["reused_pieces"] >= finished
   if stage != "pieces":  # Every piece had finished: none is read or written again.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -63,6 +65,32 @@ def test_each_bad_shard_is_one_line_naming_it(build, tmp_path):
   assert flipped in lines[0] and "damaged" in lines[0] and "copy it again" in lines[0]
   assert truncated in lines[1] and "bytes" in lines[1]
   assert removed in lines[2] and "missing" in lines[2]
+
+
+def test_the_sha256_listed_is_the_files_and_verify_checks_it(build, tmp_path):
+  """shards.json's sha256 is each file's (hashlib over its bytes); a listed sha256 that is not fails verify.
+
+  A change of bytes that keeps size and CRC32C cannot be made by flipping bits,
+  so the manifest is what changes here: verify must read the sha256, not only list it.
+  """
+  copy = str(tmp_path / "copy")
+  shutil.copytree(build, copy)
+  (manifest_path,) = glob.glob(os.path.join(copy, "pass_dataset", "full", "*", "shards.json"))
+  with open(manifest_path, encoding="utf-8") as f:
+    manifest = json.load(f)
+  folder = os.path.dirname(manifest_path)
+  for shard in manifest["shards"]:
+    with open(os.path.join(folder, shard["name"]), "rb") as f:
+      assert shard["sha256"] == hashlib.sha256(f.read()).hexdigest()
+  wrong = manifest["shards"][1]
+  wrong["sha256"] = hashlib.sha256(b"other bytes").hexdigest()
+  with open(manifest_path, "w", encoding="utf-8") as f:
+    json.dump(manifest, f)
+  result = _verify(copy)
+  assert result.returncode == 2
+  shard_line, croissant_line = result.stderr.splitlines()
+  assert wrong["name"] in shard_line and "sha256" in shard_line and "damaged" in shard_line
+  assert "croissant.json does not list the shards of shards.json" in croissant_line  # It still lists the file's.
 
 
 def test_a_folder_without_a_manifest_is_refused(tmp_path):

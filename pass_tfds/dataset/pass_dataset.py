@@ -12,6 +12,7 @@ from typing import Sequence
 from etils import epath
 import tensorflow_datasets as tfds
 
+from pass_tfds import croissant, croissant_build
 from pass_tfds.cli import beam_defaults, build_lock
 from pass_tfds.dataset import source_checks
 from pass_tfds.pipeline import pieces, plan, progress, shard_files
@@ -94,6 +95,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     self._range_bytes = range_bytes
     self._allow_missing_metadata = allow_missing_metadata
     self._sources_checked = sources_checked
+    self._source_check: tuple[str, str] = (verify, self._manual_checksums_path)  # How, against what file.
     with temp_dirs.own_tempdir():  # TFDS leaves an empty tmp*tfds folder for every builder made.
       super().__init__(**kwargs)
 
@@ -188,6 +190,7 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     if not manual_dir:
       paths = sources.download_files(dl_manager, names)  # TFDS checks them against checksums.tsv.
       sources.check_metadata_header(paths[sources.METADATA_NAME])
+      self._source_check = ("download", sources.PUBLISHED_CHECKSUMS)
       return paths
     manual_dir = os.fspath(manual_dir)
     self._check_manual_sources(manual_dir)  # TFDS's default manual dir is first seen here.
@@ -257,11 +260,29 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
           " (a dry run, or a runner that does not wait for the job)."
       )
     shard_files.delete_if_exists(outputs.split_info_path)
+    self._write_croissant(outputs.manifest_path)
     return [
         tfds_internals.split_info(
             "train", split_info["shard_lengths"], split_info["num_bytes"], template
         )
     ]
+
+
+  def _write_croissant(self, manifest_path: str) -> None:
+    """`croissant.json` beside shards.json, from it: in the folder TFDS publishes with dataset_info.json."""
+    manifest = shard_files.read_json(manifest_path)
+    if not isinstance(manifest, dict):
+      raise PipelineDidNotRunError(f"The Beam pipeline finished without writing {manifest_path}.")
+    check, checksums_path = self._source_check
+    checksums = sources.read_checksums(checksums_path)
+    config = self.builder_config
+    description = croissant_build.describe_build(
+        manifest, config_name=config.name, config_description=config.description,
+        version=str(self.version), source_check=check,
+        source_files=[checksums[name] for name in self._archive_names + (sources.METADATA_NAME,)],
+    )
+    shard_files.write_text(os.fspath(self.data_path / croissant_build.FILE_NAME),
+                           croissant.to_json(description))
 
 
 class PipelineDidNotRunError(RuntimeError):

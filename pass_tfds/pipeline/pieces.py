@@ -22,7 +22,7 @@ from pass_tfds.pipeline.metadata_lookup import MetadataLookup
 from pass_tfds.pipeline.plan import Piece
 from pass_tfds.pipeline.tar_stream import RangeSpan
 
-SIDECAR_VERSION = 2
+SIDECAR_VERSION = 3  # 3: with the shard's sha256.
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -84,6 +84,7 @@ class PieceResult:
         "records": self.records,
         "size": self.digest.size,
         "crc32c": self.digest.crc32c,
+        "sha256": self.digest.sha256,
         "span": dataclasses.asdict(self.span),
         "counts": self.counts.to_json(),
         "member_keys": base64.b64encode(self.member_keys.tobytes()).decode("ascii"),
@@ -97,7 +98,7 @@ class PieceResult:
         piece=piece,
         path=path,
         records=value["records"],
-        digest=shard_files.FileDigest(value["size"], value["crc32c"]),
+        digest=shard_files.FileDigest(value["size"], value["crc32c"], value["sha256"]),
         span=RangeSpan(**value["span"]),
         counts=accounting.BuildCounts.from_json(value["counts"]),
         sidecar=sidecar,

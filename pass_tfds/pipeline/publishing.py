@@ -10,14 +10,17 @@ like any other stored piece. So a kill while publishing costs no finished work.
 Beside `dataset_info.json`, `shards.json` lists what was published, from the
 digests the shard writer computed (`shard_manifest`):
 
-    {"format": "pass_tfds.shards", "version": 1, "file_format": "tfrecord",
+    {"format": "pass_tfds.shards", "version": 2, "file_format": "tfrecord",
      "shards": [{"name": "pass_dataset-train.tfrecord-00000-of-00020",
-                 "size": 1234567, "crc32c": "1a2b3c4d", "records": 7200}, ...],
+                 "size": 1234567, "crc32c": "1a2b3c4d", "sha256": "9f86d0...",
+                 "records": 7200}, ...],
      "total": {"shards": 20, "size": 24691340, "records": 144000}}
 
 `name` is the file name in the version folder, `size` its bytes, `crc32c` the
-CRC32C (Castagnoli) of its bytes as 8 hex digits, `records` its examples. A
-copy of a build is checked against it file by file.
+CRC32C (Castagnoli) of its bytes as 8 hex digits, `sha256` their SHA-256 as 64
+hex digits (version 2; what Croissant readers check, see `croissant_build`),
+`records` its examples. A copy of a build is checked against it file by file
+(`pass_tfds.verify`).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from pass_tfds.pipeline import shard_files
 
 MOVES_NAME = "publish.json"
 MANIFEST_NAME = "shards.json"
+CROISSANT_NAME = "croissant.json"  # Written from shards.json by the builder (`pass_tfds.croissant_build`).
 MANIFEST_FORMAT = "pass_tfds.shards"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: with each shard's sha256.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +101,7 @@ class PublishedShard:
   name: str  # File name in the version folder.
   size: int
   crc32c: int
+  sha256: str
   records: int
 
 
@@ -107,7 +112,7 @@ def shard_manifest(shards: Sequence[PublishedShard], file_format: str) -> dict:
       "version": MANIFEST_VERSION,
       "file_format": file_format,
       "shards": [{"name": shard.name, "size": shard.size, "crc32c": f"{shard.crc32c:08x}",
-                  "records": shard.records} for shard in shards],
+                  "sha256": shard.sha256, "records": shard.records} for shard in shards],
       "total": {"shards": len(shards), "size": sum(shard.size for shard in shards),
                 "records": sum(shard.records for shard in shards)},
   }

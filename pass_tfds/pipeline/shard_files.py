@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -51,10 +52,15 @@ def tfrecord_frame(record: bytes) -> tuple[bytes, bytes]:
 
 @dataclasses.dataclass(frozen=True)
 class FileDigest:
-  """What identifies a finished file: its size and the CRC32C of its bytes."""
+  """What identifies a finished file: its size, the CRC32C of its bytes and, where computed, their sha256.
+
+  The shard writer computes all three in its one pass; a reuse check reads
+  size and CRC32C only (`digest_of`), at CRC32C's speed.
+  """
 
   size: int
   crc32c: int
+  sha256: str | None = None  # Hex digits.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,16 +106,17 @@ class _Counted:
 def _write_tfrecords(path: str, records: Iterable[bytes]) -> WrittenShard:
   # Each part goes to the stream as it is: the stream buffers the small frames,
   # and a record (an image) is copied once, into the file.
-  crc, size, count = 0, 0, 0
+  crc, size, count, sha256 = 0, 0, 0, hashlib.sha256()
   with _create(path) as stream:
     for record in records:
       head, tail = tfrecord_frame(record)
       for part in (head, record, tail):
         crc = google_crc32c.extend(crc, part)
+        sha256.update(part)
         stream.write(part)
       size += len(head) + len(record) + len(tail)
       count += 1
-  return WrittenShard(FileDigest(size, crc), count)
+  return WrittenShard(FileDigest(size, crc, sha256.hexdigest()), count)
 
 
 def _write_array_records(path: str, records: Iterable[bytes]) -> WrittenShard:
@@ -121,14 +128,15 @@ def _write_array_records(path: str, records: Iterable[bytes]) -> WrittenShard:
 
 
 def copy_local_file(local: str, path: str) -> FileDigest:
-  """Copies a local file to `path` (local or remote) and returns its digest."""
-  crc, size = 0, 0
+  """Copies a local file to `path` (local or remote) and returns its digest, sha256 included."""
+  crc, size, sha256 = 0, 0, hashlib.sha256()
   with open(local, "rb") as source, _create(path) as destination:
     for block in iter(lambda: source.read(_COPY_BLOCK), b""):
       crc = google_crc32c.extend(crc, block)
+      sha256.update(block)
       size += len(block)
       destination.write(block)
-  return FileDigest(size, crc)
+  return FileDigest(size, crc, sha256.hexdigest())
 
 
 def write_shard(path: str, records: Iterable[bytes], file_format: str) -> WrittenShard:
@@ -151,16 +159,18 @@ def write_shard(path: str, records: Iterable[bytes], file_format: str) -> Writte
   return written
 
 
-def digest_of(path: str) -> FileDigest | None:
-  """The size and CRC32C of a file, read front to back; None if it does not exist."""
+def digest_of(path: str, with_sha256: bool = False) -> FileDigest | None:
+  """The size and CRC32C (and sha256 if asked) of a file, read once front to back; None if it does not exist."""
   if not FileSystems.exists(path):
     return None
-  crc, size = 0, 0
+  crc, size, sha256 = 0, 0, hashlib.sha256() if with_sha256 else None
   with open_read(path) as stream:
     for block in iter(lambda: stream.read(_COPY_BLOCK), b""):
       crc = google_crc32c.extend(crc, block)
+      if sha256 is not None:
+        sha256.update(block)
       size += len(block)
-  return FileDigest(size, crc)
+  return FileDigest(size, crc, sha256.hexdigest() if sha256 is not None else None)
 
 
 def file_size(path: str) -> int | None:

@@ -319,7 +319,7 @@ def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: 
   if config.outputs.manifest_path:
     shard_files.write_text(config.outputs.manifest_path, publishing.manifest_json([
         publishing.PublishedShard(posixpath.basename(move.destination), result.digest.size,
-                                  result.digest.crc32c, result.records)
+                                  result.digest.crc32c, result.digest.sha256, result.records)
         for move, result in zip(moves, kept)
     ], config.settings.file_format))
 
