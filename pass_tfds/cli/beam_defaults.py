@@ -32,11 +32,20 @@ RUNNERS = {
     "BundleBasedDirectRunner": Runner(_BEAM + "direct.direct_runner.BundleBasedDirectRunner", True),
     "SwitchingDirectRunner": Runner(_BEAM + "direct.direct_runner.SwitchingDirectRunner", True),
     "DataflowRunner": Runner(_BEAM + "dataflow.dataflow_runner.DataflowRunner", False),
+    "DaskRunner": Runner(_BEAM + "dask.dask_runner.DaskRunner", True),
     "FlinkRunner": Runner(_BEAM + "portability.flink_runner.FlinkRunner", False),
     "SparkRunner": Runner(_BEAM + "portability.spark_runner.SparkRunner", False),
     "PortableRunner": Runner(_BEAM + "portability.portable_runner.PortableRunner", False),
 }
 DIRECT_RUNNERS = ("DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
+DASK_RUNNER = "DaskRunner"
+# Where the DaskRunner finds its cluster (the option names as typed, and as Beam stores them).
+# Without either, `beam_runner.py` starts a local cluster (see `dask_cluster`).
+DASK_CLUSTER_OPTIONS = ("dask_client_address", "dask_scheduler_file", "address", "scheduler_file")
+# How the DaskRunner cuts a Create into dask.bag partitions. Left to it, ~1,000 pieces make
+# ~9 partitions of 128 (max(128, sqrt(n) / 10)), and it reads Reshuffle as a no-op: 9 tasks
+# for the whole build. One piece per partition spreads them over every worker.
+_DASK_PARTITION_OPTIONS = ("dask_partition_size", "dask_npartitions", "partition_size", "npartitions")
 
 
 def runner_name(value: str | None) -> str | None:
@@ -63,11 +72,24 @@ def shares_disk(runner: str | None) -> bool:
   return name is not None and RUNNERS[name].shares_disk
 
 
+def is_dask(runner: str | None) -> bool:
+  """Whether `runner` (a pipeline option value) is the DaskRunner."""
+  return runner is not None and runner_name(runner) == DASK_RUNNER
+
+
 def local_defaults(named: set[str], runner: str | None) -> dict[str, Any]:
-  """Options to add, given the option names set explicitly and the runner."""
+  """Options to add, given the option names set explicitly and the runner.
+
+  The DirectRunner: worker processes, one per CPU. The DaskRunner: one piece per
+  dask.bag partition, unless a partitioning is named.
+  """
   defaults: dict[str, Any] = {}
   if runner is None:
     defaults["runner"] = "DirectRunner"
+  if is_dask(runner):
+    if not named.intersection(_DASK_PARTITION_OPTIONS):
+      defaults["dask_partition_size"] = 1
+    return defaults
   if not is_local(runner):
     return defaults
   wanted = {
@@ -98,7 +120,7 @@ def _as_flags(added: Mapping[str, Any]) -> list[str]:
 
 
 def with_local_flags(flags: Sequence[str]) -> list[str]:
-  """`flags` plus the local defaults, as command-line flags."""
+  """`flags` plus the local defaults (the DirectRunner's or the DaskRunner's), as command-line flags."""
   from apache_beam.options.pipeline_options import PipelineOptions
 
   added = local_defaults(flag_names(flags), _runner(PipelineOptions(list(flags))))

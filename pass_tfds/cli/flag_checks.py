@@ -14,13 +14,14 @@ import os
 import tempfile
 from typing import Sequence
 
-from pass_tfds.cli import beam_defaults
+from pass_tfds.cli import beam_defaults, cpus
 from pass_tfds.dataset import sources
 from pass_tfds.pipeline import plan
 from pass_tfds.errors import SourceError, UsageError
 from pass_tfds.dataset.source_checks import is_remote
 
 GCP_EXTRA = 'pip install "pass_tfds[gcp]"'
+DASK_EXTRA = 'pip install "pass_tfds[dask]"'
 _MIB = 1 << 20
 
 
@@ -36,14 +37,37 @@ def beam_option_names() -> set[str]:
   return set(PipelineOptions([]).get_all_options())
 
 
+def wants_dask(flags: Sequence[str]) -> bool:
+  """Whether `flags` name the DaskRunner or one of its options (`--dask_...`)."""
+  runner = [flag.split("=", 1)[1] for flag in flags if flag.startswith("--runner=")]
+  runner += [flags[i + 1] for i, flag in enumerate(flags[:-1]) if flag == "--runner"]
+  return (any(beam_defaults.runner_name(value) == "DaskRunner" for value in runner)
+          or any(flag.startswith("--dask_") for flag in flags))
+
+
+def register_dask_options() -> None:
+  """Makes Beam know the DaskRunner's options (`--dask_client_address`, ...), defined with it.
+
+  Imported only when asked for: it imports dask.distributed.
+  """
+  try:
+    import apache_beam.runners.dask.dask_runner  # noqa: F401
+    import distributed  # noqa: F401  (the runner imports it lazily: a missing one shows late)
+  except ImportError:
+    raise UsageError(f"the DaskRunner needs Dask, which is not installed: run `{DASK_EXTRA}`.") from None
+
+
 def unknown_beam_flags(flags: Sequence[str]) -> list[str]:
   """Flags in `flags`, as typed (`--name`), that are no Beam pipeline option.
 
   A name with a hyphen is one too: Beam drops `--temp-location` ("Discarding
-  unparseable args") though it knows `--temp_location`.
+  unparseable args") though it knows `--temp_location`. The DaskRunner's
+  options are known once it is asked for.
   """
   from apache_beam.options.pipeline_options import PipelineOptions
 
+  if wants_dask(flags):
+    register_dask_options()
   beam_logger = logging.getLogger("apache_beam.options.pipeline_options")
   level = beam_logger.level
   beam_logger.setLevel(logging.ERROR)  # Beam's "Discarding unparseable args": said better below.
@@ -129,6 +153,27 @@ def check_runner(value: str | None) -> str:
   hint = f" (did you mean {close[0]}?)" if close else ""
   raise UsageError(f"--runner={value} is not a runner this build knows{hint}: use one of"
                    f" {', '.join(valid)}.")
+
+
+def check_dask_cluster(runner: str, workers: int | None, flags: Sequence[str]) -> int | None:
+  """The worker processes of the local Dask cluster to start; None: the build starts none.
+
+  `--dask_workers N` asks for a local cluster; so does the DaskRunner with no
+  cluster named (`--dask_client_address`, `--dask_scheduler_file`), with one
+  worker per available CPU.
+  """
+  named = beam_defaults.flag_names(flags).intersection(beam_defaults.DASK_CLUSTER_OPTIONS)
+  if runner != beam_defaults.DASK_RUNNER:
+    if workers is not None:
+      raise UsageError(f"--dask_workers starts a local Dask cluster for the DaskRunner, not for"
+                       f" {runner}: add --runner=DaskRunner, or drop --dask_workers.")
+    return None
+  if named:
+    if workers is not None:
+      raise UsageError(f"--dask_workers starts a local Dask cluster, but --{sorted(named)[0]} names"
+                       " a running one: give one of them.")
+    return None
+  return workers or cpus.available_cpus()
 
 
 def _nearest_existing(path: str) -> str:

@@ -1,10 +1,12 @@
-"""`pass-tfds-build` / `beam_runner.py`: build PASS with Beam, locally (DirectRunner) or on Dataflow.
+"""`pass-tfds-build` / `beam_runner.py`: build PASS with Beam, locally (DirectRunner), on Dask or on Dataflow.
 
     pass-tfds-build --data_dir D [--manual_dir M] [--config NAME] [Beam flags...]
 
 Flags this command does not know are Beam pipeline options. With no `--runner`
 the build runs on the DirectRunner in multi_processing mode, one worker per
-core. `--runner=DataflowRunner --project P --region R --temp_location gs://...`
+core. `--runner=DaskRunner --dask_client_address=HOST:PORT` runs it on a Dask
+cluster; without an address, on a local cluster it starts (`--dask_workers`).
+`--runner=DataflowRunner --project P --region R --temp_location gs://...`
 submits a Dataflow job, staging this package for the workers. `preflight`
 checks everything before anything is created.
 """
@@ -12,6 +14,7 @@ checks everything before anything is created.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -80,6 +83,13 @@ def make_parser(program: str = PROGRAM) -> argparse.ArgumentParser:
   parser.add_argument(
       "--allow_missing_metadata", action="store_true",
       help="Publish even when over 1%% of the images have no row in pass_metadata.csv.",
+  )
+  parser.add_argument(
+      "--dask_workers", type=flag_checks.positive_int, metavar="N",
+      help="With --runner=DaskRunner and no --dask_client_address: start a local Dask cluster of"
+      " N worker processes for the build (default: one per CPU) and close it after. A cluster"
+      " named by --dask_client_address=HOST:PORT must see --data_dir and --manual_dir at the"
+      " same paths (a shared filesystem), or use gs:// folders.",
   )
   parser.add_argument("--verbose", action="store_true",
                       help="Show everything on stderr, full tracebacks included.")
@@ -169,25 +179,41 @@ def _build(request: preflight.BuildRequest, context: dict[str, Any]) -> int:
     return 0
 
   import tensorflow_datasets as tfds
-  from apache_beam.options.pipeline_options import PipelineOptions
 
   import pass_tfds  # noqa: F401  (registers pass_dataset)
-  from pass_tfds.dataset.pass_dataset import PipelineDidNotRunError
 
   builder = tfds.builder("pass_dataset", **request.builder_kwargs())
+  with contextlib.ExitStack() as stack:
+    beam_flags = list(request.beam_flags)
+    if request.dask_workers:
+      from pass_tfds.cli import dask_cluster
+
+      print(f"Starting a local Dask cluster of {request.dask_workers} worker processes.", flush=True)
+      address = stack.enter_context(dask_cluster.local_cluster(request.dask_workers))
+      beam_flags.append(f"--dask_client_address={address}")
+    return _run(request, builder, beam_flags, context)
+
+
+def _run(request: preflight.BuildRequest, builder: Any, beam_flags: list[str],
+         context: dict[str, Any]) -> int:
+  import tensorflow_datasets as tfds
+  from apache_beam.options.pipeline_options import PipelineOptions
+
+  from pass_tfds.dataset.pass_dataset import PipelineDidNotRunError
+
   data_path = os.fspath(builder.data_path)
   context["disk_full"] = lambda path: disk_full_message(
       request.data_dir, sources_size(request.manual_dir, request.names, request.checksums_path), path)
   download_config = tfds.download.DownloadConfig(
       manual_dir=request.manual_dir,
-      beam_options=PipelineOptions(list(request.beam_flags)),
+      beam_options=PipelineOptions(beam_flags),
       num_shards=request.num_shards,
       download_mode=(
           tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS
           if request.overwrite else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS
       ),
   )
-  print(f"Building pass_dataset/{request.config} with Beam flags: {' '.join(request.beam_flags)}",
+  print(f"Building pass_dataset/{request.config} with Beam flags: {' '.join(beam_flags)}",
         flush=True)
   if request.dry_run:
     try:

@@ -47,6 +47,7 @@ class BuildRequest:
   beam_flags: tuple[str, ...]  # Beam's flags, local defaults and packaging filled in.
   dry_run: bool
   already_built: bool  # The same build is in data_dir, and --overwrite was not given.
+  dask_workers: int | None = None  # Worker processes of a local Dask cluster to start; None: none.
 
   @property
   def names(self) -> tuple[str, ...]:
@@ -113,7 +114,7 @@ def beam_flags(extra: Sequence[str], runner: str, repo_dir: str | None) -> list[
   """Beam flags with local defaults filled in, and packaging for Dataflow."""
   flags = _with_runner(extra, runner)
   names = {flag.split("=", 1)[0] for flag in flags if flag.startswith("--")}
-  if beam_defaults.is_local(runner):
+  if beam_defaults.is_local(runner) or runner == beam_defaults.DASK_RUNNER:
     return beam_defaults.with_local_flags(flags)
   if runner == "DataflowRunner" and not names.intersection(_PACKAGE_FLAGS):
     pyproject = os.path.join(repo_dir or "", "pyproject.toml")
@@ -189,6 +190,7 @@ def check(args: argparse.Namespace, extra: Sequence[str], program: str,
     raise UsageError("--dry_run=True translates a build from a manual dir: pass --manual_dir"
                      " (a dry run downloads nothing).")
   flag_checks.check_runner_paths(runner, args.data_dir, args.manual_dir, dry_run)
+  dask_workers = flag_checks.check_dask_cluster(runner, args.dask_workers, flags)
   flag_checks.check_writable_dir("--data_dir", args.data_dir)
   request = BuildRequest(
       program=program,
@@ -209,6 +211,7 @@ def check(args: argparse.Namespace, extra: Sequence[str], program: str,
       beam_flags=tuple(flags),
       dry_run=dry_run,
       already_built=False,
+      dask_workers=dask_workers,
   )
   if check_existing_build(request):
     return dataclasses.replace(request, already_built=True)
