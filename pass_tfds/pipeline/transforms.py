@@ -314,10 +314,10 @@ def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: 
     )
   _refuse_incomplete_data(counts, config)
   kept = [result for result in results if result.records]
-  report = counts.to_report(
+  report = accounting.report_json(counts.to_report(
       config.archive_names, **config.report_extra, shards=len(kept), pieces=len(results),
       reused_pieces=reused,
-  )
+  ))
   ready = [ReadyShard(result.path, result.digest.size, result.digest.crc32c, result.records) for result in kept]
   Metrics.counter(_NS, "written_shards").inc(len(kept))
   Metrics.counter(_NS, "metadata_rows_without_member").inc(counts.metadata_rows_without_member)
@@ -347,7 +347,7 @@ def prepared_path(work_dir: str) -> str:
   return posixpath.join(work_dir, PREPARED_NAME)
 
 
-def read_prepared(work_dir: str, run: str) -> tuple[list[ReadyShard], dict] | None:
+def read_prepared(work_dir: str, run: str) -> tuple[list[ReadyShard], str] | None:
   """The shards and report a companion config's finalize left for run `run`; None if none."""
   stored = shard_files.read_json(prepared_path(work_dir))
   if not isinstance(stored, dict) or not run or stored.get("run") != run:
@@ -355,7 +355,7 @@ def read_prepared(work_dir: str, run: str) -> tuple[list[ReadyShard], dict] | No
   return [ReadyShard(**shard) for shard in stored["shards"]], stored["report"]
 
 
-def publish(ready: list[ReadyShard], report: dict, settings: BuildSettings,
+def publish(ready: list[ReadyShard], report: str, settings: BuildSettings,
             shard_path: Callable[[int, int], str], outputs: SplitOutputs) -> None:
   """Moves proven shards to their TFDS names; writes the split info, report and `shards.json`."""
   moves = [publishing.Move(shard.path, shard_path(index, len(ready)), shard.size)
@@ -367,7 +367,7 @@ def publish(ready: list[ReadyShard], report: dict, settings: BuildSettings,
       "shard_lengths": [shard.records for shard in ready],
       "num_bytes": sum(shard.size for shard in ready),
   })
-  shard_files.write_text(outputs.report_path, accounting.report_json(report))
+  shard_files.write_text(outputs.report_path, report)
   if outputs.manifest_path:
     shard_files.write_text(outputs.manifest_path, publishing.manifest_json([
         publishing.PublishedShard(posixpath.basename(move.destination), shard.size, shard.crc32c, shard.records)
