@@ -41,5 +41,5 @@ def run_steps(config: transforms.FinalizeConfig, metadata_path: str):
   (lookup,) = transforms.BuildLookupFn(config.settings).process(metadata_path)
   write = transforms.WritePieceFn(config.settings)
   write.setup()
-  results = [result for piece in config.pieces for result in write.process(piece, lookup)]
+  results = [result for piece in config.pieces for _, result in write.process(piece, lookup)]  # (config index, result)
   return lookup, results

@@ -57,7 +57,10 @@ def make_parser(program: str = PROGRAM) -> argparse.ArgumentParser:
       help="Folder (local or gs://) holding PASS.0.tar ... PASS.9.tar and pass_metadata.csv."
       " Without it the files are downloaded from Zenodo (178.5 GB) into --data_dir/downloads.",
   )
-  parser.add_argument("--config", default="full", help="full (default), short_side_256, short_side_64.")
+  parser.add_argument(
+      "--config", default="full",
+      help="full (default), short_side_256, short_side_64; a comma-separated list of them, or all:"
+      " one pipeline reads every archive once and publishes each config as its own dataset.")
   parser.add_argument(
       "--archives",
       help="Comma-separated archive names to build from, for a trial (e.g. PASS.0.tar). Default: all.",
@@ -173,9 +176,10 @@ def disk_full_message(data_dir: str, needed: int, path: str | None) -> str:
 
 
 def _build(request: preflight.BuildRequest, context: dict[str, Any]) -> int:
+  for config in request.reused_configs:
+    print(f"pass_dataset/{config} is already built in {request.for_config(config).data_path}: reused"
+          " as it is, nothing was built. To build it again, add --overwrite.", flush=True)
   if request.already_built:
-    print(f"pass_dataset/{request.config} is already built in {request.data_path}: reused as it"
-          " is, nothing was built. To build it again, add --overwrite.", flush=True)
     return 0
 
   import tensorflow_datasets as tfds
@@ -201,7 +205,6 @@ def _run(request: preflight.BuildRequest, builder: Any, beam_flags: list[str],
 
   from pass_tfds.dataset.pass_dataset import PipelineDidNotRunError
 
-  data_path = os.fspath(builder.data_path)
   context["disk_full"] = lambda path: disk_full_message(
       request.data_dir, sources_size(request.manual_dir, request.names, request.checksums_path), path)
   download_config = tfds.download.DownloadConfig(
@@ -213,8 +216,9 @@ def _run(request: preflight.BuildRequest, builder: Any, beam_flags: list[str],
           if request.overwrite else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS
       ),
   )
-  print(f"Building pass_dataset/{request.config} with Beam flags: {' '.join(beam_flags)}",
-        flush=True)
+  names = ", ".join(f"pass_dataset/{config}" for config in request.configs)
+  together = " (one pipeline, every archive read once)" if request.companions else ""
+  print(f"Building {names}{together} with Beam flags: {' '.join(beam_flags)}", flush=True)
   if request.dry_run:
     try:
       builder.download_and_prepare(download_config=download_config)
@@ -231,9 +235,17 @@ def _run(request: preflight.BuildRequest, builder: Any, beam_flags: list[str],
   finally:
     progress.stop()
   seconds = time.time() - started
-  report = json.loads((builder.data_path / "build_report.json").read_text())
-  print(summarize(report, seconds, data_path), flush=True)
+  for config in request.configs:
+    data_path = os.fspath(builder.data_path) if config == request.config else request.for_config(config).data_path
+    report = json.loads(_read_text(posixpath.join(data_path, "build_report.json")))
+    print(summarize(report, seconds, data_path), flush=True)
   return 0
+
+
+def _read_text(path: str) -> str:
+  from etils import epath
+
+  return epath.Path(path).read_text()
 
 
 def _mute_on_ctrl_c(console: Console) -> None:

@@ -48,6 +48,16 @@ class BuildRequest:
   dry_run: bool
   already_built: bool  # The same build is in data_dir, and --overwrite was not given.
   dask_workers: int | None = None  # Worker processes of a local Dask cluster to start; None: none.
+  companions: tuple[str, ...] = ()  # Configs built by the same pipeline (`--config all` or a list).
+  reused_configs: tuple[str, ...] = ()  # Configs asked for that are already built: reused as they are.
+
+  @property
+  def configs(self) -> tuple[str, ...]:
+    """The configs this request builds: `config` and its companions."""
+    return (self.config,) + self.companions
+
+  def for_config(self, config: str) -> BuildRequest:
+    return dataclasses.replace(self, config=config, companions=())
 
   @property
   def names(self) -> tuple[str, ...]:
@@ -71,6 +81,7 @@ class BuildRequest:
         range_bytes=self.range_bytes,
         allow_missing_metadata=self.allow_missing_metadata,
         sources_checked=self.manual_dir is not None,
+        companions=self.companions,
     )
 
 
@@ -171,6 +182,20 @@ def check_existing_build(request: BuildRequest) -> bool:
   return not request.overwrite and found["archives"] == request.archives
 
 
+ALL_CONFIGS = "all"
+
+
+def requested_configs(value: str, valid: Sequence[str]) -> tuple[str, ...]:
+  """`--config`: one name, a comma-separated list, or `all`; in the builder's order."""
+  names = list(valid) if value == ALL_CONFIGS else [name.strip() for name in value.split(",") if name.strip()]
+  if not names:
+    raise UsageError(f"--config {value!r} names no config: use one of {', '.join(valid)}, a list of"
+                     f" them separated by commas, or {ALL_CONFIGS}.")
+  for name in names:
+    flag_checks.check_config(name, valid)
+  return tuple(name for name in valid if name in names)
+
+
 def check(args: argparse.Namespace, extra: Sequence[str], program: str,
           repo_dir: str | None) -> BuildRequest:
   """Every flag and source checked once, cheapest first; nothing is created."""
@@ -179,7 +204,7 @@ def check(args: argparse.Namespace, extra: Sequence[str], program: str,
   flag_checks.check_num_shards(args.num_shards, len(archives))
   from pass_tfds.dataset.pass_dataset import PassDataset
 
-  flag_checks.check_config(args.config, [config.name for config in PassDataset.BUILDER_CONFIGS])
+  configs = requested_configs(args.config, [config.name for config in PassDataset.BUILDER_CONFIGS])
   runner = flag_checks.check_runner(_runner_flag(extra))
   flags = beam_flags(extra, runner, repo_dir)
   dry_run = _dry_run(flags)
@@ -196,7 +221,7 @@ def check(args: argparse.Namespace, extra: Sequence[str], program: str,
       program=program,
       data_dir=args.data_dir,
       manual_dir=args.manual_dir,
-      config=args.config,
+      config=configs[0],
       version=str(PassDataset.VERSION),
       archives=archives,
       file_format=args.file_format,
@@ -213,8 +238,12 @@ def check(args: argparse.Namespace, extra: Sequence[str], program: str,
       already_built=False,
       dask_workers=dask_workers,
   )
-  if check_existing_build(request):
-    return dataclasses.replace(request, already_built=True)
+  built = tuple(config for config in configs if check_existing_build(request.for_config(config)))
+  to_build = [config for config in configs if config not in built]
+  if not to_build:
+    return dataclasses.replace(request, already_built=True, reused_configs=built)
+  request = dataclasses.replace(request, config=to_build[0], companions=tuple(to_build[1:]),
+                                reused_configs=built)
   if args.manual_dir:
     source_checks.check_manual_sources(
         args.manual_dir, request.names, request.checksums_path, request.verify, program)

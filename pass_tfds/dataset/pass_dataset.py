@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
 import os
 import posixpath
-from typing import Sequence
+from typing import Iterator, Sequence
+import uuid
 
 from etils import epath
 import tensorflow_datasets as tfds
@@ -76,6 +78,8 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
       range_bytes: int = plan.DEFAULT_RANGE_BYTES,
       allow_missing_metadata: bool = False,
       sources_checked: bool = False,
+      companions: Sequence[str] = (),
+      prepared_run: str | None = None,
       **kwargs,
   ):
     """`archives`: build from these archive names only (a trial); default all ten.
@@ -87,6 +91,9 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     `allow_missing_metadata`: publish even when over 1 % of the images have no CSV row.
     `sources_checked`: the caller's pre-flight (the command line's) has checked the
     manual dir's files; else the builder checks them, once, before it creates anything.
+    `companions`: other configs' names, built by the same pipeline (every archive
+    read once for all) and each published as its own dataset, as if built alone.
+    `prepared_run`: set on a companion's builder: publish what that run's pipeline proved.
     """
     self._archive_names = sources.select_archives(archives)
     self._strict = strict
@@ -96,6 +103,14 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     self._allow_missing_metadata = allow_missing_metadata
     self._sources_checked = sources_checked
     self._source_check: tuple[str, str] = (verify, self._manual_checksums_path)  # How, against what file.
+    self._companion_names = tuple(companions)
+    self._prepared_run = prepared_run
+    self._kwargs = dict(
+        archives=self._archive_names, strict=strict, checksums_path=self._manual_checksums_path,
+        verify=verify, range_bytes=range_bytes, allow_missing_metadata=allow_missing_metadata,
+        data_dir=kwargs.get("data_dir"), file_format=kwargs.get("file_format"),
+    )
+    self._companions: list[PassDataset] = []
     with temp_dirs.own_tempdir():  # TFDS leaves an empty tmp*tfds folder for every builder made.
       super().__init__(**kwargs)
 
@@ -143,9 +158,21 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     manual_dir = download_config.manual_dir if download_config else None
     if manual_dir and (overwrite or not finished):  # Before TFDS creates any folder.
       self._check_manual_sources(os.fspath(manual_dir))
-    with build_lock.held(os.fspath(self.data_dir)):  # One build per folder.
-      self._clear_killed_runs(overwrite)
+    with contextlib.ExitStack() as stack:
+      stack.enter_context(_locked(os.fspath(self.data_dir)))  # One build per folder.
+      if self._prepared_run is None:  # A companion's folder was cleared before the pipeline.
+        self._clear_killed_runs(overwrite)
+      run = uuid.uuid4().hex
+      self._companions = [
+          PassDataset(config=name, sources_checked=True, prepared_run=run, **self._kwargs)
+          for name in self._companion_names
+      ]
+      for companion in self._companions:
+        stack.enter_context(_locked(os.fspath(companion.data_dir)))
+        companion._clear_killed_runs(overwrite)  # pylint: disable=protected-access
       result = super().download_and_prepare(*args, download_config=download_config, **kwargs)
+      for companion in self._companions:  # Proven by the pipeline: published, each as its own dataset.
+        companion.download_and_prepare(download_config=download_config)
       shard_files.delete_tree(self.work_dir())
     return result
 
@@ -216,6 +243,34 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
         max_missing_metadata=None if self._allow_missing_metadata else MAX_MISSING_METADATA,
     )
 
+  def _finalize_config(self, piece_list, settings, shard_path, outputs, run="") -> transforms.FinalizeConfig:
+    return transforms.FinalizeConfig(
+        pieces=tuple(piece_list),
+        archive_names=self._archive_names,
+        settings=settings,
+        shard_path=shard_path,
+        outputs=outputs,
+        report_extra={"config": self.builder_config.name, "file_format": settings.file_format},
+        run=run,
+    )
+
+  def _run_pipeline(self, paths, piece_list, settings, shard_path, outputs, dl_manager, download_config):
+    """One pipeline: this config's shards published, its companions' proven in their work folders."""
+    config = self._finalize_config(piece_list, settings, shard_path, outputs)
+    companions = tuple(
+        companion._finalize_config(  # pylint: disable=protected-access
+            piece_list, companion._settings(), None, None, run=companion._prepared_run)  # pylint: disable=protected-access
+        for companion in self._companions
+    )
+    if dl_manager is not None:  # Not a dry run, which writes nothing.
+      for one in (config,) + companions:
+        progress.write_plan(one.settings.work_dir, piece_list)
+    # No runner named (`tfds build`, a library call): beam_runner.py's local defaults.
+    beam_options = beam_defaults.with_local_options(download_config.beam_options, download_config.beam_runner)
+    beam_runner = download_config.beam_runner or beam_defaults.local_runner(beam_options)
+    with tfds_internals.beam_pipeline(self, download_config, beam_options, beam_runner) as pipeline:
+      _ = pipeline | "BuildTrain" >> transforms.BuildPassShards(paths[sources.METADATA_NAME], config, companions)
+
   def _generate_splits(self, dl_manager, download_config):
     """Like TFDS's, but the shards are written by `transforms.BuildPassShards`.
 
@@ -238,21 +293,15 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
         manifest_path=os.fspath(self.data_path / publishing.MANIFEST_NAME),
     )
     settings = self._settings()
-    config = transforms.FinalizeConfig(
-        pieces=tuple(piece_list),
-        archive_names=self._archive_names,
-        settings=settings,
-        shard_path=functools.partial(tfds_internals.shard_path, template),
-        outputs=outputs,
-        report_extra={"config": self.builder_config.name, "file_format": settings.file_format},
-    )
-    if dl_manager is not None:  # Not a dry run, which writes nothing.
-      progress.write_plan(settings.work_dir, piece_list)
-    # No runner named (`tfds build`, a library call): beam_runner.py's local defaults.
-    beam_options = beam_defaults.with_local_options(download_config.beam_options, download_config.beam_runner)
-    beam_runner = download_config.beam_runner or beam_defaults.local_runner(beam_options)
-    with tfds_internals.beam_pipeline(self, download_config, beam_options, beam_runner) as pipeline:
-      _ = pipeline | "BuildTrain" >> transforms.BuildPassShards(paths[sources.METADATA_NAME], config)
+    shard_path = functools.partial(tfds_internals.shard_path, template)
+    if self._prepared_run is not None:  # A companion: the pipeline of the run that made it proved it.
+      prepared = transforms.read_prepared(settings.work_dir, self._prepared_run)
+      if prepared is None:
+        raise PipelineDidNotRunError(f"The Beam pipeline finished without proving {self.builder_config.name}"
+                                     f" ({transforms.prepared_path(settings.work_dir)} is missing).")
+      transforms.publish(*prepared, settings, shard_path, outputs)
+    else:
+      self._run_pipeline(paths, piece_list, settings, shard_path, outputs, dl_manager, download_config)
     split_info = shard_files.read_json(outputs.split_info_path)
     if split_info is None:
       raise PipelineDidNotRunError(
@@ -266,7 +315,6 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
             "train", split_info["shard_lengths"], split_info["num_bytes"], template
         )
     ]
-
 
   def _write_croissant(self, manifest_path: str) -> None:
     """`croissant.json` beside shards.json, from it: in the folder TFDS publishes with dataset_info.json."""
@@ -283,6 +331,23 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     )
     shard_files.write_text(os.fspath(self.data_path / croissant_build.FILE_NAME),
                            croissant.to_json(description))
+
+
+_LOCKED: set[str] = set()  # Folders whose lock this process holds.
+
+
+@contextlib.contextmanager
+def _locked(folder: str) -> Iterator[None]:
+  """`build_lock.held(folder)`, unless this process holds it already (a companion's build)."""
+  if folder in _LOCKED:
+    yield
+    return
+  with build_lock.held(folder):
+    _LOCKED.add(folder)
+    try:
+      yield
+    finally:
+      _LOCKED.discard(folder)
 
 
 class PipelineDidNotRunError(RuntimeError):

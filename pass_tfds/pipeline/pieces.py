@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -125,41 +125,70 @@ def fail_if_strict_on_reuse(strict: bool, counts: accounting.BuildCounts) -> Non
       fail_if_strict(strict, archive, member, reason, "found when this piece was written")
 
 
+class _Output:
+  """What one config's shard of a piece holds: its counts, and one row per record."""
+
+  def __init__(self, prepare: Callable[[bytes], images.PreparedImage]):
+    self.prepare = prepare
+    self.counts = accounting.BuildCounts()
+    self.written: list[tuple[int, int, int, int]] = []
+    self.written_here: set[int] = set()
+
+
 class PieceWriter:
-  """Turns the members of one piece into serialized examples, counting every member."""
+  """Turns the members of one piece into serialized examples, counting every member.
+
+  `prepare` may be a list, one per config: the piece is then read once and
+  `rows` gives each member's record for every config (None where that config
+  skipped it), each config counted as if it had been built alone.
+  """
 
   def __init__(
       self,
       piece: Piece,
       lookup: MetadataLookup,
-      prepare: Callable[[bytes], images.PreparedImage],
+      prepare: Callable[[bytes], images.PreparedImage] | Sequence[Callable[[bytes], images.PreparedImage]],
       strict: bool,
       read_size: int = tar_stream.READ_SIZE,
   ):
     self._piece = piece
     self._lookup = lookup
-    self._prepare = prepare
+    self._outputs = [_Output(one) for one in ([prepare] if callable(prepare) else prepare)]
     self._strict = strict
     self._read_size = read_size
-    self.counts = accounting.BuildCounts()
     self.span = RangeSpan()
     self._member_keys: list[int] = []
-    self._written: list[tuple[int, int, int, int]] = []
+
+  @property
+  def counts(self) -> accounting.BuildCounts:
+    return self._outputs[0].counts
+
+  def counts_of(self, output: int) -> accounting.BuildCounts:
+    return self._outputs[output].counts
 
   def member_keys(self) -> np.ndarray:
     return image_keys.keys_array(self._member_keys)
 
-  def written(self) -> np.ndarray:
-    return np.array(self._written, dtype=reconcile.WRITTEN_DTYPE)
+  def written(self, output: int = 0) -> np.ndarray:
+    return np.array(self._outputs[output].written, dtype=reconcile.WRITTEN_DTYPE)
 
-  def _skip(self, member: str, reason: str, detail: str) -> None:
+  def _skip(self, output: _Output, member: str, reason: str, detail: str) -> None:
     fail_if_strict(self._strict, self._piece.archive.name, member, reason, detail)
-    self.counts.add_skipped(self._piece.archive.name, member, reason)
+    output.counts.add_skipped(self._piece.archive.name, member, reason)
+
+  def _skip_all(self, member: str, reason: str, detail: str) -> None:
+    for output in self._outputs:
+      self._skip(output, member, reason, detail)
 
   def records(self) -> Iterator[bytes]:
-    """The piece's serialized examples, in archive order; `span` is set once exhausted."""
+    """The piece's serialized examples (of the first config), in archive order."""
+    for row in self.rows():
+      if row[0] is not None:
+        yield row[0]
+
+  def rows(self) -> Iterator[tuple[bytes | None, ...]]:
+    """Each image member's record per config, in archive order; `span` is set once exhausted."""
     archive = self._piece.archive
-    written_here: set[int] = set()
     regular_offsets: dict[str, int] = {}
     with archives.open_file(archive.path) as stream:
       reader = tar_stream.RangeReader(
@@ -168,57 +197,64 @@ class PieceWriter:
       )
       for member in reader:
         if member.kind == tar_stream.OTHER:
-          self.counts.non_file_entries += 1
+          for output in self._outputs:
+            output.counts.non_file_entries += 1
           continue
         if member.kind == tar_stream.SYMLINK:
-          self._skip(member.name, accounting.SYMLINK, f"a link to {member.link_target!r}")
+          self._skip_all(member.name, accounting.SYMLINK, f"a link to {member.link_target!r}")
           continue
         data = member.data
         if member.kind == tar_stream.HARD_LINK:
           target = regular_offsets.get(member.link_target)
           if target is None:
-            self._skip(member.name, accounting.HARD_LINK_ELSEWHERE,
-                       f"its target {member.link_target!r} lies before this piece")
+            self._skip_all(member.name, accounting.HARD_LINK_ELSEWHERE,
+                           f"its target {member.link_target!r} lies before this piece")
             continue
           with archives.open_file(archive.path) as side_stream:
             data = tar_stream.read_member_at(side_stream, target, archive.name, archive.size).data
         else:
           regular_offsets[member.name] = member.offset
-        record = self._record(member, data, written_here)
-        if record is not None:
-          yield record
+        row = self._row(member, data)
+        if row is not None:
+          yield row
       self.span = reader.span
       # The reader's count, not this loop's: a member this loop lost shows in the invariant.
-      self.counts.add_members(archive.name, reader.span.members)
+      for output in self._outputs:
+        output.counts.add_members(archive.name, reader.span.members)
 
-  def _record(self, member: tar_stream.TarMember, data: bytes, written_here: set[int]) -> bytes | None:
+  def _row(self, member: tar_stream.TarMember, data: bytes) -> tuple[bytes | None, ...] | None:
     image_hash, reason = archives.classify_member_name(member.name, len(data))
     key = image_keys.image_key(image_hash) if image_hash is not None else None
     if key is not None:
       self._member_keys.append(key)
     if reason:
-      self._skip(member.name, reason, "by name" if reason != accounting.EMPTY_FILE else "zero bytes")
-      return None
-    if key in written_here:
-      self._skip(member.name, accounting.DUPLICATE_HASH, "an earlier member has the same hash")
-      return None
-    try:
-      prepared = self._prepare(data)
-    except images.SkipImage as skip:
-      self._skip(member.name, skip.reason, skip.detail)
+      self._skip_all(member.name, reason, "by name" if reason != accounting.EMPTY_FILE else "zero bytes")
       return None
     row = self._lookup.get(key)
+    return tuple(self._record(output, member, data, image_hash, key, row) for output in self._outputs)
+
+  def _record(self, output: _Output, member: tar_stream.TarMember, data: bytes, image_hash: str, key: int,
+              row) -> bytes | None:
+    if key in output.written_here:
+      self._skip(output, member.name, accounting.DUPLICATE_HASH, "an earlier member has the same hash")
+      return None
+    try:
+      prepared = output.prepare(data)
+    except images.SkipImage as skip:
+      self._skip(output, member.name, skip.reason, skip.detail)
+      return None
+    counts = output.counts
     flags = reconcile.REENCODED * prepared.reencoded
     if row is None:
       flags |= reconcile.NO_METADATA
-      self.counts.images_without_metadata += 1
+      counts.images_without_metadata += 1
     else:
       flags |= reconcile.INVALID_DATE * row.date_invalid | reconcile.INVALID_GPS * row.gps_invalid
-      self.counts.invalid_dates += int(row.date_invalid)
-      self.counts.invalid_gps += int(row.gps_invalid)
-    written_here.add(key)
-    self.counts.add_written(self._piece.archive.name, prepared.reencoded)
-    self._written.append((key >> 64, key & ((1 << 64) - 1), member.offset, flags))
+      counts.invalid_dates += int(row.date_invalid)
+      counts.invalid_gps += int(row.gps_invalid)
+    output.written_here.add(key)
+    counts.add_written(self._piece.archive.name, prepared.reencoded)
+    output.written.append((key >> 64, key & ((1 << 64) - 1), member.offset, flags))
     return example_codec.serialize_pass_example(image_keys.normalize(image_hash), prepared, row)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from pass_tfds.pipeline import accounting, archives, gc_tuning, image_keys, images, metadata_lookup, reconcile, shard_files
 from pass_tfds.dataset import zenodo
-from pass_tfds.pipeline import publishing, reuse, tar_stream
+from pass_tfds.pipeline import fan_out, publishing, reuse, tar_stream
 from pass_tfds.errors import AccountingError, ArchiveError, MetadataFormatError
 from pass_tfds.pipeline.pieces import SIDECAR_VERSION, PieceResult, PieceWriter, fail_if_strict_on_reuse, loser_names
 from pass_tfds.pipeline.pieces import without_losers
@@ -134,53 +134,67 @@ def _count_result(result: PieceResult, sign: int = 1) -> None:
 
 
 class WritePieceFn(beam.DoFn):
-  """Piece -> `PieceResult`: reads its byte range once, writes its shard and sidecar."""
+  """Piece -> (config index, `PieceResult`) per config: reads its byte range once, writes a shard
+  and sidecar per config (those not reused), each as that config built alone writes it."""
 
-  def __init__(self, settings: BuildSettings):
-    self._settings = settings
+  def __init__(self, settings: BuildSettings | tuple[BuildSettings, ...]):
+    self._settings = settings if isinstance(settings, tuple) else (settings,)
     self._written_pieces = Metrics.counter(_NS, "pieces_written")
     self._reused_pieces = Metrics.counter(_NS, "pieces_reused")
     self._source_bytes = Metrics.counter(_NS, "source_bytes")
 
   def setup(self):
     gc_tuning.freeze_objects_alive_now()  # Workers start with the imports done.
-    self._prepare = self._settings.prepare()
+    self._prepares = [settings.prepare() for settings in self._settings]
 
-  def _key(self, piece: Piece, lookup_info: LookupInfo) -> dict:
+  @staticmethod
+  def _key(settings: BuildSettings, piece: Piece, lookup_info: LookupInfo) -> dict:
     """Everything that decides the piece's bytes (`reuse`); not its place in the build."""
     return reuse.make_key(
-        sidecar=SIDECAR_VERSION, settings=self._settings.fingerprint, code=self._settings.code_version,
+        sidecar=SIDECAR_VERSION, settings=settings.fingerprint, code=settings.code_version,
         archive=piece.archive.name, source=piece.archive.identity, start=piece.start, end=piece.end,
         lookup=lookup_info.digest,
     )
 
   def process(self, piece: Piece, lookup_info: LookupInfo):
-    key = self._key(piece, lookup_info)
-    path, sidecar = self._settings.piece_path(piece.name), self._settings.sidecar_path(piece.name)
-    stored = shard_files.read_json(sidecar)
-    if reuse.reusable(stored, key, path):
-      result = PieceResult.from_json(stored, piece=piece, path=path, sidecar=sidecar)
-      fail_if_strict_on_reuse(self._settings.strict, result.counts)
-      self._reused_pieces.inc()
-    else:
+    results: list[PieceResult | None] = []
+    to_write = []  # (config index, key, path, sidecar)
+    for index, settings in enumerate(self._settings):
+      key = self._key(settings, piece, lookup_info)
+      path, sidecar = settings.piece_path(piece.name), settings.sidecar_path(piece.name)
+      stored = shard_files.read_json(sidecar)
+      result = None
+      if reuse.reusable(stored, key, path):
+        result = PieceResult.from_json(stored, piece=piece, path=path, sidecar=sidecar)
+        fail_if_strict_on_reuse(settings.strict, result.counts)
+        self._reused_pieces.inc()
+      else:
+        to_write.append((index, key, path, sidecar))
+      results.append(result)
+    if to_write:
+      first = self._settings[0]
       lookup = metadata_lookup.load_once(lookup_info.path, lookup_info.digest, shard_files.read_bytes)
-      writer = PieceWriter(
-          piece, lookup, self._prepare, self._settings.strict,
-          read_size=self._settings.read_size,
-      )
-      shard = shard_files.write_shard(path, writer.records(), self._settings.file_format)
-      result = PieceResult(
-          piece=piece, path=path, records=shard.records, digest=shard.digest, span=writer.span,
-          counts=writer.counts, sidecar=sidecar, key=key, member_keys=writer.member_keys(),
-          written=writer.written(),
-      )
-      # After the shard: a sidecar says its piece is finished (what progress and a rerun see).
-      shard_files.write_json(sidecar, result.to_json())
-      self._written_pieces.inc()
-    _count_result(result)
-    self._source_bytes.inc(result.source_bytes)
-    _LOG.info("%s piece %s: %d images.", "Reused" if result.reused else "Wrote", piece.name, result.records)
-    yield result.light()
+      writer = PieceWriter(piece, lookup, [self._prepares[index] for index, *_ in to_write], first.strict,
+                           read_size=first.read_size)
+      if len(to_write) == 1:
+        shards = [shard_files.write_shard(to_write[0][2], writer.records(), first.file_format)]
+      else:  # One read of the byte range for every config.
+        shards = fan_out.write_shards([path for _, _, path, _ in to_write], writer.rows(), first.file_format)
+      for output, ((index, key, path, sidecar), shard) in enumerate(zip(to_write, shards)):
+        result = PieceResult(
+            piece=piece, path=path, records=shard.records, digest=shard.digest, span=writer.span,
+            counts=writer.counts_of(output), sidecar=sidecar, key=key, member_keys=writer.member_keys(),
+            written=writer.written(output),
+        )
+        # After the shard: a sidecar says its piece is finished (what progress and a rerun see).
+        shard_files.write_json(sidecar, result.to_json())
+        self._written_pieces.inc()
+        results[index] = result
+    self._source_bytes.inc(piece.end - piece.start)
+    for index, result in enumerate(results):
+      _count_result(result)  # Summed over configs when there are several.
+      _LOG.info("%s piece %s: %d images.", "Reused" if result.reused else "Wrote", piece.name, result.records)
+      yield index, result.light()
 
 
 def find_losers(results: list[PieceResult]):
@@ -234,9 +248,10 @@ class FinalizeConfig:
   pieces: tuple[Piece, ...]
   archive_names: tuple[str, ...]
   settings: BuildSettings
-  shard_path: Callable[[int, int], str]  # (index, number of shards) -> the shard's TFDS path.
-  outputs: SplitOutputs
+  shard_path: Callable[[int, int], str] | None  # (index, number of shards) -> the shard's TFDS path.
+  outputs: SplitOutputs | None  # None: a companion config, published by its own builder (`PREPARED_NAME`).
   report_extra: dict[str, Any]
+  run: str = ""  # The build run that prepares a companion config, so that only this run publishes it.
 
 
 def _csv_side(counts: accounting.BuildCounts, results: list[PieceResult], lookup_info: LookupInfo) -> list[str]:
@@ -299,29 +314,68 @@ def finalize(results: list[PieceResult], fixes: list[PieceResult], lookup_info: 
     )
   _refuse_incomplete_data(counts, config)
   kept = [result for result in results if result.records]
-  moves = [publishing.Move(result.path, config.shard_path(index, len(kept)), result.digest.size)
-           for index, result in enumerate(kept)]
-  publishing.record_moves(config.settings.work_dir, moves)  # First: a rerun after a kill takes them back.
-  for move in moves:
-    shard_files.move(move.source, move.destination, move.size)
+  report = accounting.report_json(counts.to_report(
+      config.archive_names, **config.report_extra, shards=len(kept), pieces=len(results),
+      reused_pieces=reused,
+  ))
+  ready = [ReadyShard(result.path, result.digest.size, result.digest.crc32c, result.digest.sha256, result.records)
+           for result in kept]
   Metrics.counter(_NS, "written_shards").inc(len(kept))
   Metrics.counter(_NS, "metadata_rows_without_member").inc(counts.metadata_rows_without_member)
   Metrics.counter(_NS, "duplicate_metadata_rows").inc(counts.duplicate_metadata_rows)
-  shard_files.write_json(config.outputs.split_info_path, {
-      "shard_lengths": [result.records for result in kept],
-      "num_bytes": sum(result.digest.size for result in kept),
+  if config.outputs is None:  # Proven; its own builder publishes it once the pipeline is done.
+    shard_files.write_json(prepared_path(config.settings.work_dir), {
+        "run": config.run, "report": report, "shards": [dataclasses.asdict(shard) for shard in ready],
+    })
+    return
+  publish(ready, report, config.settings, config.shard_path, config.outputs)
+
+
+PREPARED_NAME = "prepared.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadyShard:
+  """A proven shard in the work folder, waiting to be published."""
+
+  path: str
+  size: int
+  crc32c: int
+  sha256: str | None
+  records: int
+
+
+def prepared_path(work_dir: str) -> str:
+  return posixpath.join(work_dir, PREPARED_NAME)
+
+
+def read_prepared(work_dir: str, run: str) -> tuple[list[ReadyShard], str] | None:
+  """The shards and report a companion config's finalize left for run `run`; None if none."""
+  stored = shard_files.read_json(prepared_path(work_dir))
+  if not isinstance(stored, dict) or not run or stored.get("run") != run:
+    return None
+  return [ReadyShard(**shard) for shard in stored["shards"]], stored["report"]
+
+
+def publish(ready: list[ReadyShard], report: str, settings: BuildSettings,
+            shard_path: Callable[[int, int], str], outputs: SplitOutputs) -> None:
+  """Moves proven shards to their TFDS names; writes the split info, report and `shards.json`."""
+  moves = [publishing.Move(shard.path, shard_path(index, len(ready)), shard.size)
+           for index, shard in enumerate(ready)]
+  publishing.record_moves(settings.work_dir, moves)  # First: a rerun after a kill takes them back.
+  for move in moves:
+    shard_files.move(move.source, move.destination, move.size)
+  shard_files.write_json(outputs.split_info_path, {
+      "shard_lengths": [shard.records for shard in ready],
+      "num_bytes": sum(shard.size for shard in ready),
   })
-  report = counts.to_report(
-      config.archive_names, **config.report_extra, shards=len(kept), pieces=len(results),
-      reused_pieces=reused,
-  )
-  shard_files.write_text(config.outputs.report_path, accounting.report_json(report))
-  if config.outputs.manifest_path:
-    shard_files.write_text(config.outputs.manifest_path, publishing.manifest_json([
-        publishing.PublishedShard(posixpath.basename(move.destination), result.digest.size,
-                                  result.digest.crc32c, result.digest.sha256, result.records)
-        for move, result in zip(moves, kept)
-    ], config.settings.file_format))
+  shard_files.write_text(outputs.report_path, report)
+  if outputs.manifest_path:
+    shard_files.write_text(outputs.manifest_path, publishing.manifest_json([
+        publishing.PublishedShard(posixpath.basename(move.destination), shard.size, shard.crc32c,
+                                  shard.sha256, shard.records)
+        for move, shard in zip(moves, ready)
+    ], settings.file_format))
 
 
 def _refuse_incomplete_data(counts: accounting.BuildCounts, config: FinalizeConfig) -> None:
@@ -347,33 +401,47 @@ def _refuse_incomplete_data(counts: accounting.BuildCounts, config: FinalizeConf
 
 
 class BuildPassShards(beam.PTransform):
-  """Pieces + metadata CSV -> shard files, split info and build report (see the module doc)."""
+  """Pieces + metadata CSV -> shard files, split info and build report (see the module doc).
 
-  def __init__(self, metadata_path: str, config: FinalizeConfig):
+  `companions`: other configs built from the same read of every piece; each is
+  proven like `config` and left in its work folder for its builder to publish.
+  """
+
+  def __init__(self, metadata_path: str, config: FinalizeConfig, companions: tuple[FinalizeConfig, ...] = ()):
     super().__init__()
     self._metadata_path = metadata_path
-    self._config = config
+    self._configs = (config,) + tuple(companions)
 
   def expand(self, pbegin):
-    settings = self._config.settings
+    settings = self._configs[0].settings
     lookup = (
         pbegin
         | "MetadataFile" >> beam.Create([self._metadata_path])
         | "BuildMetadataLookup" >> beam.ParDo(BuildLookupFn(settings))
     )
-    results = (
+    written = (
         pbegin
-        | "ListPieces" >> beam.Create(self._config.pieces)
+        | "ListPieces" >> beam.Create(self._configs[0].pieces)
         | "SpreadPieces" >> beam.Reshuffle()
-        | "WritePieces" >> beam.ParDo(WritePieceFn(settings), beam.pvalue.AsSingleton(lookup))
-        | "CollectPieces" >> beam.combiners.ToList()
+        | "WritePieces" >> beam.ParDo(WritePieceFn(tuple(config.settings for config in self._configs)),
+                                      beam.pvalue.AsSingleton(lookup))
     )
-    fixes = (
-        results
-        | "FindDuplicates" >> beam.FlatMap(find_losers)
-        | "SpreadDuplicates" >> beam.Reshuffle()
-        | "DropDuplicates" >> beam.ParDo(DropLosersFn(settings))
-    )
-    return results | "Finalize" >> beam.Map(
-        finalize, beam.pvalue.AsList(fixes), beam.pvalue.AsSingleton(lookup), config=self._config
-    )
+    by_config = written | "ByConfig" >> beam.Partition(lambda pair, count: pair[0], len(self._configs))
+    done = []
+    for index, config in enumerate(self._configs):
+      prefix = "" if index == 0 else f"{config.report_extra['config']}/"
+      results = (
+          by_config[index]
+          | f"{prefix}Results" >> beam.Map(lambda pair: pair[1])
+          | f"{prefix}CollectPieces" >> beam.combiners.ToList()
+      )
+      fixes = (
+          results
+          | f"{prefix}FindDuplicates" >> beam.FlatMap(find_losers)
+          | f"{prefix}SpreadDuplicates" >> beam.Reshuffle()
+          | f"{prefix}DropDuplicates" >> beam.ParDo(DropLosersFn(config.settings))
+      )
+      done.append(results | f"{prefix}Finalize" >> beam.Map(
+          finalize, beam.pvalue.AsList(fixes), beam.pvalue.AsSingleton(lookup), config=config
+      ))
+    return done[0]
