@@ -56,9 +56,11 @@ def test_other_pictures_become_rgb_jpeg(mode, fmt):
         (bytes(range(256)) * 10, accounting.UNDECODABLE),
     ],
 )
-def test_unusable_bytes_are_skipped(data, reason):
+@pytest.mark.parametrize("prepare", [images.prepare_full, lambda data: images.prepare_resized(data, 64, 90)],
+                         ids=["full", "short_side_64"])
+def test_unusable_bytes_are_skipped(data, reason, prepare):
   with pytest.raises(images.SkipImage) as skip:
-    images.prepare_full(data)
+    prepare(data)
   assert skip.value.reason == reason
 
 

@@ -131,15 +131,30 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
   return image
 
 
+_DECODING_ERRORS = (OSError, SyntaxError, ValueError, EOFError)
+
+
+def _skip_for(error: Exception) -> SkipImage:
+  """The skip for an error Pillow raised while decoding pixels."""
+  message = str(error)
+  truncated = isinstance(error, OSError) and "truncated" in message
+  return SkipImage(accounting.TRUNCATED if truncated else accounting.UNDECODABLE, message)
+
+
 def _load(image: Image.Image) -> None:
   try:
     image.load()
-  except OSError as error:
-    message = str(error)
-    reason = accounting.TRUNCATED if "truncated" in message else accounting.UNDECODABLE
-    raise SkipImage(reason, message) from None
-  except (SyntaxError, ValueError, EOFError) as error:
-    raise SkipImage(accounting.UNDECODABLE, str(error)) from None
+  except _DECODING_ERRORS as error:
+    raise _skip_for(error) from None
+
+
+def _orientation(image: Image.Image) -> int:
+  """The EXIF orientation tag (1 when absent). A PNG's EXIF may follow its pixels, so reading it
+  can decode them: a damaged picture is skipped here as `_load` would skip it."""
+  try:
+    return image.getexif().get(0x0112, 1)
+  except _DECODING_ERRORS as error:
+    raise _skip_for(error) from None
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -201,7 +216,7 @@ def prepare_resized(
   is_jpeg = image.format in _JPEG_FORMATS
   if is_jpeg and not jpeg_is_complete(data):
     raise SkipImage(accounting.TRUNCATED, "JPEG data ends before its end-of-image marker")
-  orientation = image.getexif().get(0x0112, 1)
+  orientation = _orientation(image)
   target = short_side_size(*_oriented(width, height, orientation), short_side)
   if (
       is_jpeg
