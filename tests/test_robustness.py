@@ -208,6 +208,24 @@ def test_lenient_build_reconciles_with_the_manifest(quirks, lenient):
   assert report["shards"] >= 1
 
 
+def test_resized_configs_skip_what_full_skips(quirks, tmp_path):
+  """Both resized configs, from one read, account for every quirk as `full` does: the same
+  skips for the same reasons, every other member written (resized), each report reconciled."""
+  corpus, manifest, _, _ = quirks
+  result = run_build(corpus, tmp_path, "--allow_missing_metadata", "--config", "short_side_64,short_side_256")
+  assert result.returncode == 0, (result.stdout, result.stderr[-5000:])
+  outcomes = collections.Counter(manifest.expected.values())
+  expected_skips = {reason: outcomes[reason] for reason in accounting.SKIP_REASONS if outcomes[reason]}
+  written = outcomes[testing.WRITTEN] + outcomes[testing.WRITTEN_REENCODED]
+  for config in ("short_side_64", "short_side_256"):
+    (report_path,) = (tmp_path / "pass_dataset" / config).glob("*/build_report.json")
+    report = json.loads(report_path.read_text())
+    assert report["config"] == config and report["reconciled"] is True
+    assert report["members"] == len(manifest.expected)
+    assert report["skipped"] == expected_skips, config
+    assert report["written"] == written, config
+
+
 def test_skipped_members_are_listed_and_not_in_the_dataset(quirks, lenient):
   _, manifest, _, _ = quirks
   _, report, examples = lenient
