@@ -76,6 +76,30 @@ def test_named_options_are_kept():
   assert beam_defaults.with_local_flags(["--runner", "DataflowRunner"]) == ["--runner", "DataflowRunner"]
 
 
+def test_small_builds_run_in_one_process():
+  small, large = beam_defaults.SMALL_BUILD_BYTES - 1, beam_defaults.SMALL_BUILD_BYTES
+  flags = beam_defaults.with_local_flags([], source_bytes=small)
+  assert "--direct_running_mode=in_memory" in flags
+  assert not any(flag.startswith("--direct_num_workers") for flag in flags)
+  flags = beam_defaults.with_local_flags([], source_bytes=large)
+  assert "--direct_running_mode=multi_processing" in flags
+  assert f"--direct_num_workers={cpus.available_cpus()}" in flags
+  # Workers asked for: worker processes, however small the build.
+  flags = beam_defaults.with_local_flags(["--direct_num_workers=2"], source_bytes=small)
+  assert "--direct_running_mode=multi_processing" in flags and "--direct_num_workers=2" in flags
+  flags = beam_defaults.with_local_flags(["--direct_running_mode=multi_threading"], source_bytes=small)
+  assert "--direct_running_mode=in_memory" not in flags
+  # tfds build and library calls: the builder passes the planned bytes.
+  from apache_beam.options.pipeline_options import DirectOptions
+
+  options = beam_defaults.with_local_options(None, source_bytes=small)
+  assert options.view_as(DirectOptions).direct_running_mode == "in_memory"
+  options = beam_defaults.with_local_options(None, source_bytes=large)
+  assert options.view_as(DirectOptions).direct_running_mode == "multi_processing"
+  assert beam_defaults.with_local_flags(["--runner", "DataflowRunner"], source_bytes=small) == [
+      "--runner", "DataflowRunner"]
+
+
 def test_pipeline_options_for_tfds_build():
   from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 

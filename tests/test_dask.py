@@ -184,9 +184,10 @@ def _request(*flags: str, data_dir: str) -> preflight.BuildRequest:
   return preflight.check(args, extra, "beam_runner.py", REPO)
 
 
-def test_dask_flags(tmp_path):
+def test_dask_flags(cluster, tmp_path):
   data_dir = str(tmp_path)
-  request = _request("--runner=DaskRunner", "--dask_client_address=127.0.0.1:8786", data_dir=data_dir)
+  client, _ = cluster
+  request = _request(*_dask(client), data_dir=data_dir)
   assert request.runner == "DaskRunner" and request.dask_workers is None
   assert "--dask_partition_size=1" in request.beam_flags  # One piece per dask.bag partition.
   assert "--runner=apache_beam.runners.dask.dask_runner.DaskRunner" in request.beam_flags
@@ -202,6 +203,24 @@ def test_dask_flags(tmp_path):
   with pytest.raises(UsageError, match="unknown flag --dask_client_adress"):
     _request("--runner=DaskRunner", "--dask_client_adress=h:1", data_dir=data_dir)
   assert flag_checks.wants_dask(["--runner", "DaskRunner"]) and not flag_checks.wants_dask(["--runner=direct"])
+
+
+def test_an_address_without_a_scheduler_is_one_line_before_anything_is_created(corpus, tmp_path):
+  import socket
+
+  with socket.socket() as probe:  # A port nothing listens on.
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+  data_dir = tmp_path / "data"
+  command = _command(corpus, data_dir, "--runner=DaskRunner", f"--dask_client_address=tcp://127.0.0.1:{port}")
+  result = subprocess.run(command, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=120, check=False)
+  assert result.returncode == 2
+  (line,) = [line for line in result.stderr.splitlines() if line.strip()]
+  assert line.startswith(f"error: --dask_client_address tcp://127.0.0.1:{port}: no Dask scheduler answers there")
+  assert "--dask_workers N" in line
+  assert not data_dir.exists()
+  with pytest.raises(UsageError, match="a Dask scheduler's address is host:port"):
+    flag_checks.check_dask_scheduler("--dask_client_address", "localhost")
 
 
 def test_tfds_build_options_get_the_dask_partitioning_too():

@@ -77,11 +77,19 @@ def is_dask(runner: str | None) -> bool:
   return runner is not None and runner_name(runner) == DASK_RUNNER
 
 
-def local_defaults(named: set[str], runner: str | None) -> dict[str, Any]:
-  """Options to add, given the option names set explicitly and the runner.
+# Less source than this builds in one process (Beam's in_memory mode): a worker process per CPU,
+# each importing Beam and this package, costs more than the other CPUs save on so little work
+# (benchmarks/results/small_builds.md).
+SMALL_BUILD_BYTES = 256 * 2**20
 
-  The DirectRunner: worker processes, one per CPU. The DaskRunner: one piece per
-  dask.bag partition, unless a partitioning is named.
+
+def local_defaults(named: set[str], runner: str | None, source_bytes: int | None = None) -> dict[str, Any]:
+  """Options to add, given the option names set explicitly, the runner and the sources' size.
+
+  The DirectRunner: worker processes, one per CPU; in one process when the
+  sources (`source_bytes`, archive bytes times the configs built) are known to
+  be under `SMALL_BUILD_BYTES`. The DaskRunner: one piece per dask.bag
+  partition, unless a partitioning is named.
   """
   defaults: dict[str, Any] = {}
   if runner is None:
@@ -92,13 +100,13 @@ def local_defaults(named: set[str], runner: str | None) -> dict[str, Any]:
     return defaults
   if not is_local(runner):
     return defaults
-  wanted = {
-      "direct_running_mode": "multi_processing",
-      "direct_num_workers": cpus.available_cpus(),
-      "default_sdk_harness_log_level": "WARNING",
-  }
-  if "direct_running_mode" in named:
-    wanted.pop("direct_num_workers")  # The user picked a mode; Beam's worker default fits it.
+  wanted: dict[str, Any] = {"default_sdk_harness_log_level": "WARNING"}
+  if "direct_running_mode" not in named:  # Else the user picked a mode; Beam's worker default fits it.
+    small = (source_bytes is not None and source_bytes < SMALL_BUILD_BYTES
+             and "direct_num_workers" not in named)
+    wanted["direct_running_mode"] = "in_memory" if small else "multi_processing"
+    if not small:
+      wanted["direct_num_workers"] = cpus.available_cpus()
   defaults.update((name, value) for name, value in wanted.items() if name not in named)
   return defaults
 
@@ -119,15 +127,16 @@ def _as_flags(added: Mapping[str, Any]) -> list[str]:
   return [f"--{name}={value}" for name, value in added.items()]
 
 
-def with_local_flags(flags: Sequence[str]) -> list[str]:
+def with_local_flags(flags: Sequence[str], source_bytes: int | None = None) -> list[str]:
   """`flags` plus the local defaults (the DirectRunner's or the DaskRunner's), as command-line flags."""
   from apache_beam.options.pipeline_options import PipelineOptions
 
-  added = local_defaults(flag_names(flags), _runner(PipelineOptions(list(flags))))
+  added = local_defaults(flag_names(flags), _runner(PipelineOptions(list(flags))), source_bytes)
   return list(flags) + _as_flags(added)
 
 
-def with_local_options(options: Any | None, runner: Any | None = None) -> Any | None:
+def with_local_options(options: Any | None, runner: Any | None = None,
+                       source_bytes: int | None = None) -> Any | None:
   """`options` (a PipelineOptions, or None) with the local defaults filled in.
 
   Left alone when a runner object is given (`DownloadConfig.beam_runner`).
@@ -140,7 +149,7 @@ def with_local_options(options: Any | None, runner: Any | None = None) -> Any | 
   # Named: the flags it was made from, and options set to other values than Beam's defaults.
   flags = list(getattr(options, "_flags", None) or [])
   values = options.get_all_options(drop_default=True, retain_unknown_options=True)
-  added = local_defaults(flag_names(flags) | set(values), _runner(options))
+  added = local_defaults(flag_names(flags) | set(values), _runner(options), source_bytes)
   if not added:
     return options
   return PipelineOptions(flags + _as_flags(added), **values)

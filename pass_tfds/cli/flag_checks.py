@@ -11,6 +11,7 @@ import difflib
 import logging
 import math
 import os
+import socket
 import tempfile
 from typing import Sequence
 
@@ -172,8 +173,43 @@ def check_dask_cluster(runner: str, workers: int | None, flags: Sequence[str]) -
     if workers is not None:
       raise UsageError(f"--dask_workers starts a local Dask cluster, but --{sorted(named)[0]} names"
                        " a running one: give one of them.")
+    for name in ("dask_client_address", "address"):
+      address = _flag_value(flags, name)
+      if address:
+        check_dask_scheduler(f"--{name}", address)
     return None
   return workers or cpus.available_cpus()
+
+
+def _flag_value(flags: Sequence[str], name: str) -> str | None:
+  """The value of `--name=value` or `--name value` in `flags` (the last one given)."""
+  value = None
+  for i, flag in enumerate(flags):
+    if flag.startswith(f"--{name}="):
+      value = flag.split("=", 1)[1]
+    elif flag == f"--{name}" and i + 1 < len(flags):
+      value = flags[i + 1]
+  return value
+
+
+_SCHEDULER_TIMEOUT_S = 5
+
+
+def check_dask_scheduler(flag: str, address: str) -> None:
+  """A Dask scheduler answers at `address` (`[tcp://]host:port`): else one line, before anything
+  is created, instead of the DaskRunner's 30 s wait and a traceback."""
+  host_port = address.split("://", 1)[-1]
+  host, _, port = host_port.rpartition(":")
+  if not host or not port.isdigit():
+    raise UsageError(f"{flag} {address}: a Dask scheduler's address is host:port (e.g."
+                     " tcp://10.0.0.5:8786, what Client.scheduler.address or `dask scheduler` prints).")
+  try:
+    socket.create_connection((host.strip("[]"), int(port)), timeout=_SCHEDULER_TIMEOUT_S).close()
+  except OSError as error:
+    raise UsageError(
+        f"{flag} {address}: no Dask scheduler answers there ({error.strerror or error}): start the"
+        " cluster first and pass the address its scheduler prints, or use --dask_workers N for a"
+        " local cluster on this machine.") from None
 
 
 def _nearest_existing(path: str) -> str:

@@ -133,22 +133,6 @@ def summarize(report: dict, seconds: float, data_path: str) -> str:
   return "\n".join(lines)
 
 
-def sources_size(manual_dir: str | None, names: Sequence[str], checksums_path: str | None) -> int:
-  """Bytes of the build's source files: on disk in the manual dir, else as published."""
-  from apache_beam.io.filesystems import FileSystems
-
-  if manual_dir:
-    paths = [posixpath.join(manual_dir, name) for name in names]
-    found = [m for path in paths if FileSystems.exists(path)
-             for m in FileSystems.match([path])[0].metadata_list]
-    return sum(m.size_in_bytes for m in found)
-  try:
-    checksums = sources.read_checksums(checksums_path or sources.default_checksums_path())
-  except Exception:  # pylint: disable=broad-except  (the size is a hint only)
-    return 0
-  return sum(checksums[name].size for name in names if name in checksums)
-
-
 def human_bytes(count: float) -> str:
   for unit in ("bytes", "KB", "MB", "GB"):
     if count < 1000:
@@ -206,7 +190,7 @@ def _run(request: preflight.BuildRequest, builder: Any, beam_flags: list[str],
   from pass_tfds.dataset.pass_dataset import PipelineDidNotRunError
 
   context["disk_full"] = lambda path: disk_full_message(
-      request.data_dir, sources_size(request.manual_dir, request.names, request.checksums_path), path)
+      request.data_dir, preflight.sources_size(request.manual_dir, request.names, request.checksums_path), path)
   download_config = tfds.download.DownloadConfig(
       manual_dir=request.manual_dir,
       beam_options=PipelineOptions(beam_flags),

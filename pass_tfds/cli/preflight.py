@@ -121,12 +121,30 @@ def _with_runner(flags: Sequence[str], runner: str) -> list[str]:
   return out
 
 
-def beam_flags(extra: Sequence[str], runner: str, repo_dir: str | None) -> list[str]:
-  """Beam flags with local defaults filled in, and packaging for Dataflow."""
+def sources_size(manual_dir: str | None, names: Sequence[str], checksums_path: str | None) -> int:
+  """Bytes of the build's source files: on disk in the manual dir, else as published."""
+  from apache_beam.io.filesystems import FileSystems
+
+  if manual_dir:
+    paths = [posixpath.join(manual_dir, name) for name in names]
+    found = [m for path in paths if FileSystems.exists(path)
+             for m in FileSystems.match([path])[0].metadata_list]
+    return sum(m.size_in_bytes for m in found)
+  try:
+    checksums = sources.read_checksums(checksums_path or sources.default_checksums_path())
+  except Exception:  # pylint: disable=broad-except  (the size is a hint only)
+    return 0
+  return sum(checksums[name].size for name in names if name in checksums)
+
+
+def beam_flags(extra: Sequence[str], runner: str, repo_dir: str | None,
+               source_bytes: int | None = None) -> list[str]:
+  """Beam flags with local defaults filled in (`source_bytes`: the work, see
+  `beam_defaults.local_defaults`), and packaging for Dataflow."""
   flags = _with_runner(extra, runner)
   names = {flag.split("=", 1)[0] for flag in flags if flag.startswith("--")}
   if beam_defaults.is_local(runner) or runner == beam_defaults.DASK_RUNNER:
-    return beam_defaults.with_local_flags(flags)
+    return beam_defaults.with_local_flags(flags, source_bytes)
   if runner == "DataflowRunner" and not names.intersection(_PACKAGE_FLAGS):
     pyproject = os.path.join(repo_dir or "", "pyproject.toml")
     if repo_dir and os.path.exists(pyproject):
@@ -206,7 +224,9 @@ def check(args: argparse.Namespace, extra: Sequence[str], program: str,
 
   configs = requested_configs(args.config, [config.name for config in PassDataset.BUILDER_CONFIGS])
   runner = flag_checks.check_runner(_runner_flag(extra))
-  flags = beam_flags(extra, runner, repo_dir)
+  checksums_path = args.checksums or sources.default_checksums_path()
+  archive_bytes = sources_size(args.manual_dir, archives, checksums_path)
+  flags = beam_flags(extra, runner, repo_dir, archive_bytes * len(configs) or None)
   dry_run = _dry_run(flags)
   if dry_run and runner != "DataflowRunner":
     raise UsageError(f"--dry_run=True translates a Dataflow job; {runner} would run the build:"
@@ -225,7 +245,7 @@ def check(args: argparse.Namespace, extra: Sequence[str], program: str,
       version=str(PassDataset.VERSION),
       archives=archives,
       file_format=args.file_format,
-      checksums_path=args.checksums or sources.default_checksums_path(),
+      checksums_path=checksums_path,
       verify=args.verify,
       strict=args.strict,
       num_shards=args.num_shards,
