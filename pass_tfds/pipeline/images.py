@@ -157,7 +157,8 @@ def _orientation(image: Image.Image) -> int:
     raise _skip_for(error) from None
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
+def to_rgb(image: Image.Image) -> Image.Image:
+  """The picture as RGB; transparency is composited on white."""
   if image.mode == "RGB":
     return image
   if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
@@ -193,7 +194,7 @@ def prepare_full(data: bytes, max_pixels: int = MAX_PIXELS) -> PreparedImage:
       return PreparedImage(data, width, height, reencoded=False)
   _load(image)
   return PreparedImage(
-      _encode_jpeg(_to_rgb(image), REENCODE_QUALITY), width, height, reencoded=True
+      _encode_jpeg(to_rgb(image), REENCODE_QUALITY), width, height, reencoded=True
   )
 
 
@@ -230,7 +231,7 @@ def prepare_resized(
     stored_target = target if orientation in (1, 2, 3, 4) else target[::-1]
     image.draft("RGB", stored_target)
   _load(image)
-  image = _to_rgb(ImageOps.exif_transpose(image))
+  image = to_rgb(ImageOps.exif_transpose(image))
   if image.size != target:
     image = image.resize(target, Image.Resampling.LANCZOS)
   return PreparedImage(_encode_jpeg(image, quality), width, height, reencoded=True)
