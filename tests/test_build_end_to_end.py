@@ -259,18 +259,26 @@ def source(manual_dir) -> dict:
 
 @pytest.fixture(scope="module")
 def main_build(manual_dir, tmp_path_factory):
-  """The beam_runner defaults: DirectRunner, multi_processing, one worker per core."""
+  """A build of a large corpus's defaults: DirectRunner, multi_processing, one worker per core.
+
+  This corpus is small, so the defaults alone would build it in one process
+  (`in_memory_build`); asking for the workers gives the other mode.
+  """
   data_dir = tmp_path_factory.mktemp("data_mp")
-  result = run_runner(data_dir, manual_dir, "--num_shards", str(NUM_SHARDS))
+  result = run_runner(data_dir, manual_dir, "--num_shards", str(NUM_SHARDS),
+                      f"--direct_num_workers={cpus.available_cpus()}")
   assert_ok(result)
   return data_dir, result
 
 
 @pytest.fixture(scope="module")
 def in_memory_build(manual_dir, tmp_path_factory):
+  """The defaults for this small corpus (under `SMALL_BUILD_BYTES`): one process."""
   data_dir = tmp_path_factory.mktemp("data_in_memory")
-  result = run_runner(data_dir, manual_dir, "--num_shards", str(NUM_SHARDS), *IN_MEMORY)
+  result = run_runner(data_dir, manual_dir, "--num_shards", str(NUM_SHARDS))
   assert_ok(result)
+  first = result.stdout.splitlines()[0]
+  assert "--direct_running_mode=in_memory" in first and "--direct_num_workers" not in first, first
   return data_dir
 
 
@@ -286,10 +294,10 @@ def array_record_build(manual_dir, tmp_path_factory):
 
 
 # --------------------------------------------------------------------------
-# 1. The default (multi_processing) build, record by record
+# 1. The multi_processing build (a large corpus's default), record by record
 
 
-def test_default_build_uses_multi_processing_and_prints_summary(main_build):
+def test_worker_build_uses_multi_processing_and_prints_summary(main_build):
   _, result = main_build
   workers = cpus.available_cpus()  # What the CLI uses: affinity mask and container quota.
   first = result.stdout.splitlines()[0]

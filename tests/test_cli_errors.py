@@ -21,7 +21,7 @@ import time
 import pytest
 
 from pass_tfds import testing
-from pass_tfds.cli import build_lock, cpus
+from pass_tfds.cli import build_lock
 from pass_tfds.dataset import sources
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -344,7 +344,8 @@ def test_dataflow_without_the_gcp_extra(tmp_path):
 
 def test_strict_error_from_a_multi_processing_worker(quirk_corpus, tmp_path):
   manual, _ = quirk_corpus
-  result = cli("--data_dir", tmp_path / "data", "--strict", manual_dir=manual)
+  result = cli("--data_dir", tmp_path / "data", "--strict", "--direct_num_workers=2", manual_dir=manual)
+  assert "--direct_running_mode=multi_processing" in result.stdout
   line = error_line(result, "--strict", ".tar", "member")
   assert "full log: " in line
   log = line.split("full log: ", 1)[1].rstrip(")")
@@ -422,8 +423,8 @@ def test_already_built_is_reused_not_rebuilt(corpus, tmp_path):
   first = cli("--data_dir", data_dir, manual_dir=corpus)
   assert first.returncode == 0, first.stderr[-3000:]
   flags = first.stdout.splitlines()[0]
-  assert f"--direct_num_workers={cpus.available_cpus()}" in flags
-  assert "--direct_running_mode=multi_processing" in flags
+  assert "--direct_running_mode=in_memory" in flags  # A small corpus: one process.
+  assert "--direct_num_workers" not in flags
   assert not [line for line in first.stderr.splitlines() if line.strip()
               and " INFO " not in line], first.stderr  # No warnings nor tracebacks.
   again = cli("--data_dir", data_dir, manual_dir=corpus)
@@ -462,7 +463,7 @@ def test_tfds_build_hint_names_the_environment_variable(corpus, tmp_path):
 
 
 def test_tfds_build_uses_the_local_defaults(corpus, tmp_path):
-  """No Beam options: the DirectRunner in multi_processing mode, nothing fetched."""
+  """No Beam options: the DirectRunner with the local defaults (this small corpus: one process), nothing fetched."""
   result = tfds_build(corpus, tmp_path / "data", "--config", "full",
                       PASS_TFDS_CHECKSUMS=os.path.join(corpus, testing.CHECKSUMS_FILE))
   assert result.returncode == 0, result.stderr[-3000:]

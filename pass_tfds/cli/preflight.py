@@ -225,8 +225,10 @@ def check(args: argparse.Namespace, extra: Sequence[str], program: str,
   configs = requested_configs(args.config, [config.name for config in PassDataset.BUILDER_CONFIGS])
   runner = flag_checks.check_runner(_runner_flag(extra))
   checksums_path = args.checksums or sources.default_checksums_path()
-  archive_bytes = sources_size(args.manual_dir, archives, checksums_path)
-  flags = beam_flags(extra, runner, repo_dir, archive_bytes * len(configs) or None)
+  work_bytes = None  # For the local defaults: a small build from local files runs in one process.
+  if beam_defaults.is_local(runner) and args.manual_dir and not source_checks.is_remote(args.manual_dir):
+    work_bytes = sources_size(args.manual_dir, archives, checksums_path) * len(configs) or None
+  flags = beam_flags(extra, runner, repo_dir, work_bytes)
   dry_run = _dry_run(flags)
   if dry_run and runner != "DataflowRunner":
     raise UsageError(f"--dry_run=True translates a Dataflow job; {runner} would run the build:"
