@@ -11,7 +11,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow is imported.
 
-from pass_tfds.cli.main import main  # noqa: E402
+from pass_tfds.cli import main  # noqa: E402
 
 if __name__ == "__main__":
   sys.exit(main(sys.argv[1:], repo_dir=os.path.dirname(os.path.abspath(__file__)),

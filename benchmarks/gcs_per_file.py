@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 
 import read_counter  # noqa: E402  (tests/)
 
-from pass_tfds.cli import main as cli  # noqa: E402
+from pass_tfds.cli import command as cli  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

@@ -76,7 +76,7 @@ def _measure(data_dir: str, workers: int, reads: int) -> dict:
 def main(argv):
   del argv
   from pass_tfds import testing
-  from pass_tfds.cli import main as cli
+  from pass_tfds.cli import command as cli
 
   work = tempfile.mkdtemp(prefix="gcs-random-access-")
   corpus, local = os.path.join(work, "corpus"), os.path.join(work, "data")

@@ -218,7 +218,7 @@ def test_manual_sources_are_checked_once_per_build(corpus, tmp_path):
   """The pre-flight checks them; the builder, told so, does not check them again."""
   script = textwrap.dedent(f"""
       import sys
-      from pass_tfds.cli import main as cli
+      from pass_tfds.cli import command as cli
       from pass_tfds.dataset import source_checks, sources
 
       calls = {{"sources": 0, "sha256": 0}}

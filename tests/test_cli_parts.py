@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from pass_tfds.cli import beam_defaults, build_lock, main as cli, console, cpus, failures, flag_checks, preflight
+from pass_tfds.cli import beam_defaults, build_lock, command as cli, console, cpus, failures, flag_checks, preflight
 from pass_tfds import testing
 from pass_tfds.dataset import source_checks
 from pass_tfds.pipeline import tar_stream

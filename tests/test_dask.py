@@ -23,7 +23,7 @@ import pytest
 
 import dask_piece_log
 from pass_tfds import testing
-from pass_tfds.cli import beam_defaults, flag_checks, main as cli_main, preflight
+from pass_tfds.cli import beam_defaults, flag_checks, command as cli_main, preflight
 from pass_tfds.errors import UsageError
 from test_resume_after_kill import _add_duplicates
 

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from pass_tfds import testing
-from pass_tfds.cli import main as cli
+from pass_tfds.cli import command as cli
 from pass_tfds.pipeline import shard_files, transforms
 
 import pipeline_parts

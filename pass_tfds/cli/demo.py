@@ -15,7 +15,7 @@ import time
 from typing import Sequence
 
 from pass_tfds import testing
-from pass_tfds.cli import main as cli
+from pass_tfds.cli import command as cli
 from pass_tfds.cli.console import Console
 
 
