@@ -98,6 +98,9 @@ def test_small_builds_run_in_one_process():
   assert options.view_as(DirectOptions).direct_running_mode == "multi_processing"
   assert beam_defaults.with_local_flags(["--runner", "DataflowRunner"], source_bytes=small) == [
       "--runner", "DataflowRunner"]
+  # A resized config's images are decoded, resized and encoded: it weighs more per byte.
+  assert beam_defaults.build_work(100, [None]) == 100
+  assert beam_defaults.build_work(100, [None, 256, 64]) == 100 * (1 + 2 * beam_defaults.RESIZE_WEIGHT)
 
 
 def test_pipeline_options_for_tfds_build():

@@ -77,18 +77,27 @@ def is_dask(runner: str | None) -> bool:
   return runner is not None and runner_name(runner) == DASK_RUNNER
 
 
-# Less source than this builds in one process (Beam's in_memory mode): a worker process per CPU,
-# each importing Beam and this package, costs more than the other CPUs save on so little work
-# (benchmarks/results/small_builds.md).
-SMALL_BUILD_BYTES = 256 * 2**20
+# Less work than this builds in one process (Beam's in_memory mode): a worker process per CPU,
+# each importing Beam and this package, costs more than the other CPUs save on so little work.
+# Work: archive bytes per config, a resized config's weighing RESIZE_WEIGHT times a copied one's
+# (decode, resize, encode every image). benchmarks/results/small_builds.md: one process took
+# 0.65x the workers' wall for `full` on 80 MB and 0.71x on 320 MB; 1.03x for `short_side_256`
+# on 80 MB and 1.54x on 320 MB.
+SMALL_BUILD_BYTES = 512 * 2**20
+RESIZE_WEIGHT = 8
+
+
+def build_work(source_bytes: int, short_sides: Sequence[int | None]) -> int:
+  """The work of building configs with these `short_side`s (None: `full`) from `source_bytes`."""
+  return source_bytes * sum(1 if side is None else RESIZE_WEIGHT for side in short_sides)
 
 
 def local_defaults(named: set[str], runner: str | None, source_bytes: int | None = None) -> dict[str, Any]:
   """Options to add, given the option names set explicitly, the runner and the sources' size.
 
   The DirectRunner: worker processes, one per CPU; in one process when the
-  sources (`source_bytes`, archive bytes times the configs built) are known to
-  be under `SMALL_BUILD_BYTES`. The DaskRunner: one piece per dask.bag
+  build's work (`source_bytes`, see `build_work`) is known to be under
+  `SMALL_BUILD_BYTES`. The DaskRunner: one piece per dask.bag
   partition, unless a partitioning is named.
   """
   defaults: dict[str, Any] = {}

@@ -227,7 +227,9 @@ def check(args: argparse.Namespace, extra: Sequence[str], program: str,
   checksums_path = args.checksums or sources.default_checksums_path()
   work_bytes = None  # For the local defaults: a small build from local files runs in one process.
   if beam_defaults.is_local(runner) and args.manual_dir and not source_checks.is_remote(args.manual_dir):
-    work_bytes = sources_size(args.manual_dir, archives, checksums_path) * len(configs) or None
+    short_sides = [PassDataset.builder_configs[config].short_side for config in configs]
+    work_bytes = beam_defaults.build_work(sources_size(args.manual_dir, archives, checksums_path),
+                                          short_sides) or None
   flags = beam_flags(extra, runner, repo_dir, work_bytes)
   dry_run = _dry_run(flags)
   if dry_run and runner != "DataflowRunner":

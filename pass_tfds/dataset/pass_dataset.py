@@ -266,9 +266,11 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
       for one in (config,) + companions:
         progress.write_plan(one.settings.work_dir, piece_list)
     # No runner named (`tfds build`, a library call): beam_runner.py's local defaults.
-    source_bytes = sum(piece.end - piece.start for piece in piece_list) * (1 + len(companions))
+    work = beam_defaults.build_work(
+        sum(piece.end - piece.start for piece in piece_list),
+        [builder.builder_config.short_side for builder in [self, *self._companions]])
     beam_options = beam_defaults.with_local_options(
-        download_config.beam_options, download_config.beam_runner, source_bytes)
+        download_config.beam_options, download_config.beam_runner, work)
     beam_runner = download_config.beam_runner or beam_defaults.local_runner(beam_options)
     with tfds_internals.beam_pipeline(self, download_config, beam_options, beam_runner) as pipeline:
       _ = pipeline | "BuildTrain" >> transforms.BuildPassShards(paths[sources.METADATA_NAME], config, companions)
