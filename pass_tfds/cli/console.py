@@ -146,8 +146,9 @@ class Console:
       os.close(self._terminal)
 
   def discard(self) -> None:
-    """Deletes the log file (the build went well)."""
+    """Deletes the log file (the build went well), and the logs folder if no other log is left."""
     try:
       os.remove(self.log_path)
-    except OSError:
+      os.rmdir(os.path.dirname(self.log_path))
+    except OSError:  # Gone already, or the folder holds other builds' logs.
       pass
