@@ -11,8 +11,10 @@ checksums the build checked them against.
 A Croissant reader can check the shards (mlcroissant checks a FileObject's
 sha256 before it reads it), but not read their records: mlcroissant reads
 neither TFRecord nor ArrayRecord, and Croissant has no `extract` for a feature
-of a `tf.train.Example`. So the fields have no `source`: they say what each
-record holds, and `tfds.builder_from_directory` (or `tfds.load`) reads it.
+of a `tf.train.Example`. Each field's `source` names the shards' FileSet and,
+as its column, the feature's key in each example (mlcroissant validates it;
+a field without a source is an error); `tfds.builder_from_directory` (or
+`tfds.load`) reads the records.
 Nothing in the file depends on when or in how many runs the build was made.
 """
 
