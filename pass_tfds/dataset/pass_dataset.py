@@ -302,7 +302,8 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
       prepared = transforms.read_prepared(settings.work_dir, self._prepared_run)
       if prepared is None:
         raise PipelineDidNotRunError(f"The Beam pipeline finished without proving {self.builder_config.name}"
-                                     f" ({transforms.prepared_path(settings.work_dir)} is missing).")
+                                     f" ({transforms.prepared_path(settings.work_dir)} is missing): run the"
+                                     " same command again; the finished pieces are reused.")
       transforms.publish(*prepared, settings, shard_path, outputs)
     else:
       self._run_pipeline(paths, piece_list, settings, shard_path, outputs, dl_manager, download_config)
@@ -324,7 +325,8 @@ class PassDataset(tfds.core.GeneratorBasedBuilder):
     """`croissant.json` beside shards.json, from it: in the folder TFDS publishes with dataset_info.json."""
     manifest = shard_files.read_json(manifest_path)
     if not isinstance(manifest, dict):
-      raise PipelineDidNotRunError(f"The Beam pipeline finished without writing {manifest_path}.")
+      raise PipelineDidNotRunError(f"The Beam pipeline finished without writing {manifest_path}: run the"
+                                   " same command again; the finished pieces are reused.")
     check, checksums_path = self._source_check
     checksums = sources.read_checksums(checksums_path)
     config = self.builder_config
